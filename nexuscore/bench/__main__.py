@@ -1,0 +1,82 @@
+"""`python -m nexuscore.bench` (`make bench`): build the bench database, time, clean up.
+
+1. Create `nexuscore_bench` afresh beside the developer's database (database.py).
+2. Migrate it and load the demo organisations with manage.py, as `make prepare` does.
+3. Time provisioning in a Django process on it (provisioning.py).
+4. Load the acme dashboard and a bare Django view through gunicorn (throughput.py).
+5. Drop the bench database, whatever happened.
+
+Results are JSON lines on stdout; progress and errors go to stderr. The exit status is 1 when a
+step failed.
+"""
+
+import os
+import subprocess
+import sys
+import time
+
+from nexuscore.bench import database, throughput
+from nexuscore.bench.report import BenchFailure, progress
+
+
+def bench_environment(database_url: str) -> dict[str, str]:
+    """The environment of every process the bench starts: the bench database, DEBUG off, the
+    development settings (production would redirect to HTTPS), tasks queued rather than run,
+    and no INFO logging in the timed code."""
+    return {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "DJANGO_SETTINGS_MODULE": "nexuscore.settings",
+        "DJANGO_DEBUG": "0",
+        "NEXUSCORE_ENV": "development",
+        "NEXUSCORE_BASE_DOMAIN": "localhost",
+        "Q_SYNC": "0",
+        "LOG_LEVEL": "WARNING",
+    }
+
+
+def run_step(description: str, arguments: list[str], env: dict[str, str]) -> None:
+    """Run `python <arguments>` in the project folder; stop the bench if it fails."""
+    progress(description)
+    command = [sys.executable, *arguments]
+    result = subprocess.run(command, env=env, cwd=database.BASE_DIR, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise BenchFailure(f"{' '.join(arguments)} failed:\n{result.stdout}{result.stderr}")
+
+
+def time_provisioning(env: dict[str, str]) -> None:
+    """Its JSON lines go straight to our stdout; anything else it writes, to stderr."""
+    progress("timing provisioning")
+    command = [sys.executable, "-m", "nexuscore.bench.provisioning"]
+    result = subprocess.run(
+        command, env=env, cwd=database.BASE_DIR, stdout=subprocess.PIPE, text=True
+    )
+    for line in result.stdout.splitlines():
+        print(line, file=sys.stdout if line.startswith('{"metric"') else sys.stderr, flush=True)
+    if result.returncode != 0:
+        raise BenchFailure("timing provisioning failed (see above)")
+
+
+def main() -> int:
+    started = time.monotonic()
+    # Other work on the machine shows in every number; say how busy it was.
+    progress(f"load average before starting: {os.getloadavg()[0]:.2f}")
+    server_url = database.server_url()
+    progress(f"creating the database {database.BENCH_DATABASE}")
+    env = bench_environment(database.create_bench_database(server_url))
+    try:
+        run_step("migrating", ["manage.py", "migrate_schemas", "--noinput", "-v", "0"], env)
+        run_step("loading the demo organisations", ["manage.py", "seed_demo"], env)
+        time_provisioning(env)
+        throughput.report(env)
+    except BenchFailure as failure:
+        progress(f"FAILED: {failure}")
+        return 1
+    finally:
+        database.drop_bench_database(server_url)
+        progress(f"done in {time.monotonic() - started:.0f} s; {database.BENCH_DATABASE} dropped")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class HealthConfig(AppConfig):
+    name = "nexuscore.health"
+    label = "health"
+    default_auto_field = "django.db.models.BigAutoField"

@@ -1,0 +1,54 @@
+"""GET /health/: database, migrations and worker heartbeat, as JSON; 200 when all are fine."""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import DatabaseError, connection
+from django.db.migrations.executor import MigrationExecutor
+from django.http import JsonResponse
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+from django_tenants.utils import get_public_schema_name
+
+from nexuscore.health.models import Heartbeat
+from tenants.schemas import app_labels
+
+
+def _database():
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    return {"ok": True}
+
+
+def _migrations():
+    """Unapplied migrations of the apps that have tables in the schema this host uses."""
+    executor = MigrationExecutor(connection)
+    labels = app_labels(tenant=connection.schema_name != get_public_schema_name())
+    plan = executor.migration_plan(executor.loader.graph.leaf_nodes())
+    pending = [migration for migration, _ in plan if migration.app_label in labels]
+    return {"ok": not pending, "pending": len(pending)}
+
+
+def _worker():
+    beat = Heartbeat.objects.filter(name="worker").values_list("beat_at", flat=True).first()
+    if beat is None:
+        return {"ok": False, "last_beat": None}
+    max_age = timedelta(seconds=settings.WORKER_HEARTBEAT_MAX_AGE_SECONDS)
+    return {"ok": timezone.now() - beat <= max_age, "last_beat": beat.isoformat()}
+
+
+@require_GET
+@never_cache
+def health(request):
+    checks = {}
+    for name, check in (("database", _database), ("migrations", _migrations), ("worker", _worker)):
+        try:
+            checks[name] = check()
+        except DatabaseError as error:
+            checks[name] = {"ok": False, "error": str(error).splitlines()[0]}
+    healthy = all(check["ok"] for check in checks.values())
+    return JsonResponse(
+        {"status": "ok" if healthy else "unavailable", "checks": checks},
+        status=200 if healthy else 503,
+    )

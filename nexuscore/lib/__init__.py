@@ -1,0 +1,1 @@
+"""Helpers with no models: mail, HTMX responses, tasks in a schema, Singapore identifiers."""

@@ -1,0 +1,308 @@
+"""NexusCore settings: one file, driven by environment variables.
+
+The defaults make a fresh clone run locally (`make run`): an embedded PostgreSQL under `.data/`,
+mail written to `.data/outbox/`, DEBUG on. Production sets NEXUSCORE_ENV=production and the
+variables listed in README.md; `manage.py check --deploy` then reports nothing.
+"""
+
+import os
+from pathlib import Path
+
+import dj_database_url
+from django.utils.csp import CSP
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+DATA_DIR = Path(os.environ.get("NEXUSCORE_DATA_DIR", BASE_DIR / ".data"))
+
+
+def env_bool(name, default=False):
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_list(name, default=""):
+    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+ENVIRONMENT = os.environ.get("NEXUSCORE_ENV", "development")
+PRODUCTION = ENVIRONMENT == "production"
+
+if PRODUCTION:
+    SECRET_KEY = os.environ["SECRET_KEY"]
+else:
+    SECRET_KEY = os.environ.get(
+        "SECRET_KEY", "insecure-local-development-key-never-used-in-production"
+    )
+DEBUG = env_bool("DJANGO_DEBUG", default=not PRODUCTION)
+
+# Hosts: the public site answers on the base domain (and localhost / 127.0.0.1); every
+# organisation answers on <slug>.<base domain>.
+BASE_DOMAIN = os.environ.get("NEXUSCORE_BASE_DOMAIN", "localhost")
+PUBLIC_HOSTS = sorted({BASE_DOMAIN, "localhost", "127.0.0.1"})
+ALLOWED_HOSTS = [*PUBLIC_HOSTS, f".{BASE_DOMAIN}", *env_list("NEXUSCORE_EXTRA_HOSTS")]
+# Absolute address of the public site, for links in mail and tasks (no request at hand).
+SITE_URL = os.environ.get("NEXUSCORE_SITE_URL", "http://localhost:8000").rstrip("/")
+SITE_NAME = "NexusCore"
+
+# ---------------------------------------------------------------------------------------------
+# Applications. Shared apps live in the public schema; tenant apps get tables in every
+# organisation's schema. Each app's docstring says why it sits where it does.
+SHARED_APPS = [
+    "django_tenants",
+    "tenants",
+    "nexuscore.accounts",
+    "nexuscore.audit",
+    "nexuscore.health",
+    "django.contrib.contenttypes",
+    "django.contrib.auth",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "nexuscore.apps.StaticFilesConfig",
+    "nexuscore.admin.NexusCoreAdminConfig",
+    "django.contrib.humanize",
+    "allauth",
+    "allauth.account",
+    "allauth.mfa",
+    "django_htmx",
+    "crispy_forms",
+    "crispy_tailwind",
+    "django_q",
+]
+TENANT_APPS = [
+    "django.contrib.contenttypes",
+    # Sessions are stored per schema: a session made on one organisation's host does not
+    # exist on another's, whatever cookie a browser presents.
+    "django.contrib.sessions",
+    "nexuscore.audit",
+]
+INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
+
+TENANT_MODEL = "tenants.Tenant"
+TENANT_DOMAIN_MODEL = "tenants.Domain"
+PUBLIC_SCHEMA_URLCONF = "nexuscore.urls_public"
+ROOT_URLCONF = "nexuscore.urls_tenant"
+DEFAULT_NOT_FOUND_TENANT_VIEW = "nexuscore.views.unknown_host"
+TENANT_LIMIT_SET_CALLS = True
+# Seconds a process keeps a host -> organisation lookup before asking the database again.
+TENANT_CACHE_SECONDS = int(os.environ.get("NEXUSCORE_TENANT_CACHE_SECONDS", "30"))
+# Pre-migrated schemas kept ready so that creating an organisation is a rename, not a migrate.
+SCHEMA_POOL_SIZE = int(os.environ.get("NEXUSCORE_SCHEMA_POOL_SIZE", "3"))
+
+AUTH_USER_MODEL = "accounts.User"
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "tenants.middleware.TenantMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
+    "tenants.middleware.MembershipMiddleware",
+    "nexuscore.lib.htmx.HtmxMessagesMiddleware",
+]
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.csp",
+                "nexuscore.context_processors.site",
+            ],
+        },
+    },
+]
+
+WSGI_APPLICATION = "nexuscore.wsgi.application"
+ASGI_APPLICATION = "nexuscore.asgi.application"
+
+# ---------------------------------------------------------------------------------------------
+# Database: DATABASE_URL, or the embedded PostgreSQL under .data/postgres.
+DATABASE_URL = os.environ["DATABASE_URL"] if PRODUCTION else os.environ.get("DATABASE_URL")
+if not DATABASE_URL:
+    from nexuscore.embedded_postgres import database_url
+
+    DATABASE_URL = database_url(DATA_DIR / "postgres")
+DATABASES = {
+    "default": dj_database_url.parse(
+        DATABASE_URL,
+        engine="django_tenants.postgresql_backend",
+        conn_max_age=int(os.environ.get("CONN_MAX_AGE", "600")),
+        conn_health_checks=True,
+    )
+}
+# A socket directory given as ?host=... belongs in HOST, where Django's test runner looks too.
+if not DATABASES["default"]["HOST"] and "host" in DATABASES["default"].get("OPTIONS", {}):
+    DATABASES["default"]["HOST"] = DATABASES["default"]["OPTIONS"].pop("host")
+DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        # Keys carry the schema name, so one organisation never reads another's entries.
+        "KEY_FUNCTION": "django_tenants.cache.make_key",
+        "REVERSE_KEY_FUNCTION": "django_tenants.cache.reverse_key",
+    }
+}
+
+# ---------------------------------------------------------------------------------------------
+# Identity: our User, signed in with email through django-allauth.
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "allauth.account.auth_backends.AuthenticationBackend",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "account_login"
+ACCOUNT_ADAPTER = "nexuscore.accounts.adapter.AccountAdapter"
+ACCOUNT_LOGIN_METHODS = {"email"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
+ACCOUNT_SIGNUP_FORM_CLASS = "nexuscore.accounts.forms.SignupDetailsForm"
+ACCOUNT_USER_MODEL_USERNAME_FIELD = None
+ACCOUNT_UNIQUE_EMAIL = True
+ACCOUNT_EMAIL_VERIFICATION = "mandatory"
+ACCOUNT_CONFIRM_EMAIL_ON_GET = False
+ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
+ACCOUNT_LOGOUT_REDIRECT_URL = "/"
+ACCOUNT_EMAIL_SUBJECT_PREFIX = "[NexusCore] "
+ACCOUNT_RATE_LIMITS = {
+    "login_failed": "10/m/ip,5/5m/key",
+    "reset_password": "20/m/ip,5/m/key",
+    "reset_password_from_key": "20/m/ip",
+    "signup": "20/m/ip",
+    "confirm_email": "1/3m/key",
+}
+ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if PRODUCTION else "http"
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_TOTP_ISSUER = "NexusCore"
+
+SESSION_COOKIE_NAME = "nexuscore_session"
+SESSION_COOKIE_DOMAIN = None  # host-only: a cookie set on acme.<domain> stays there
+CSRF_COOKIE_DOMAIN = None
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
+HANDOVER_MAX_AGE_SECONDS = 60
+
+# ---------------------------------------------------------------------------------------------
+# Mail: local runs write every message to .data/outbox/ and the console. Production names any
+# django-anymail backend in EMAIL_BACKEND (for example anymail.backends.sendgrid.EmailBackend)
+# and its key in EMAIL_API_KEY.
+MAILERS = {
+    "default": {
+        "BACKEND": os.environ.get("EMAIL_BACKEND", "nexuscore.lib.mail.OutboxEmailBackend"),
+        "OPTIONS": {"api_key": os.environ["EMAIL_API_KEY"]}
+        if os.environ.get("EMAIL_API_KEY")
+        else {},
+    }
+}
+EMAIL_OUTBOX_DIR = DATA_DIR / "outbox"
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "NexusCore <hello@nexuscore.test>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
+# ---------------------------------------------------------------------------------------------
+# Tasks: django-q2 with the ORM broker in the same database.
+Q_CLUSTER = {
+    "name": "nexuscore",
+    "orm": "default",
+    "workers": int(os.environ.get("Q_WORKERS", "2")),
+    "timeout": 120,  # shorter than retry, so a slow task is never delivered twice while running
+    "retry": 180,
+    "max_attempts": 3,
+    "ack_failures": True,
+    "catch_up": False,
+    "save_limit": 1000,
+    "sync": env_bool("Q_SYNC", default=False),
+    "poll": 0.5,
+}
+WORKER_HEARTBEAT_MAX_AGE_SECONDS = 150
+
+# ---------------------------------------------------------------------------------------------
+# Internationalisation: Singapore English, times stored in UTC and shown in Asia/Singapore.
+LANGUAGE_CODE = "en-sg"
+TIME_ZONE = "Asia/Singapore"
+USE_I18N = True
+USE_TZ = True
+
+# ---------------------------------------------------------------------------------------------
+# Static and uploaded files.
+STATIC_URL = "/static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+# collectstatic's output, served by WhiteNoise in production; local runs serve static/ directly.
+STATIC_ROOT = BASE_DIR / "staticfiles" if PRODUCTION else None
+MEDIA_URL = "/media/"
+MEDIA_ROOT = DATA_DIR / "media"
+MULTITENANT_RELATIVE_MEDIA_ROOT = "%s"  # files of each organisation under media/<schema>/
+STORAGES = {
+    "default": {"BACKEND": "django_tenants.files.storage.TenantFileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if PRODUCTION
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
+WHITENOISE_USE_FINDERS = not PRODUCTION
+
+CRISPY_ALLOWED_TEMPLATE_PACKS = "tailwind"
+CRISPY_TEMPLATE_PACK = "tailwind"
+MESSAGE_TAGS = {40: "error"}
+
+# ---------------------------------------------------------------------------------------------
+# Security. The content security policy allows no inline script or style; forms may post to
+# the organisation hosts because signing in hands a person over to one.
+_scheme = "https" if PRODUCTION else "http"
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF],
+    "style-src": [CSP.SELF],
+    "img-src": [CSP.SELF, "data:"],
+    "font-src": [CSP.SELF],
+    "connect-src": [CSP.SELF],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+    "form-action": [CSP.SELF, f"{_scheme}://{BASE_DOMAIN}:*", f"{_scheme}://*.{BASE_DOMAIN}:*"],
+}
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+if PRODUCTION:
+    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=True)
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "31536000"))
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    CSRF_TRUSTED_ORIGINS += [f"https://{BASE_DOMAIN}", f"https://*.{BASE_DOMAIN}"]
+    SECURE_REDIRECT_EXEMPT = [r"^health/$"]
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}, "pgserver": {"level": "WARNING"}},
+}
+
+# NexusCore's own details, printed on tax invoices.
+NEXUSCORE_LEGAL_NAME = os.environ.get("NEXUSCORE_LEGAL_NAME", "NexusCore Pte. Ltd.")
+NEXUSCORE_UEN = os.environ.get("NEXUSCORE_UEN", "201912345R")
+NEXUSCORE_GST_NUMBER = os.environ.get("NEXUSCORE_GST_NUMBER", "201912345R")

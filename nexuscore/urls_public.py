@@ -1,0 +1,21 @@
+"""URLs of the public host: marketing, accounts, staff admin, health."""
+
+from django.contrib import admin
+from django.urls import include, path
+
+from nexuscore import views
+from nexuscore.accounts import views as accounts_views
+from nexuscore.health.views import health
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("accounts/organisations/", accounts_views.organisations, name="organisations"),
+    path(
+        "accounts/organisations/<slug:slug>/open/",
+        accounts_views.open_organisation,
+        name="open_organisation",
+    ),
+    path("accounts/", include("allauth.urls")),
+    path("admin/", admin.site.urls),
+    path("health/", health, name="health"),
+]

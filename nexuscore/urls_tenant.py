@@ -1,0 +1,18 @@
+"""URLs of an organisation's host (<slug>.<base domain>)."""
+
+from django.urls import include, path
+
+from nexuscore.accounts import views as accounts_views
+from nexuscore.audit import views as audit_views
+from nexuscore.dashboard import views as dashboard_views
+from nexuscore.health.views import health
+
+urlpatterns = [
+    path("", dashboard_views.dashboard, name="dashboard"),
+    path("activity/", audit_views.activity, name="activity"),
+    path("accounts/handover/", accounts_views.receive_handover, name="handover"),
+    path("accounts/", include("allauth.urls")),
+    path("health/", health, name="health"),
+]
+
+handler404 = "nexuscore.views.page_not_found"

@@ -1,0 +1,242 @@
+"""Tenant (the organisation of seed 6.2.2), Domain, Membership (seed 6.2.3) and the schema pool."""
+
+import re
+import uuid
+
+from django.conf import settings as conf
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils import timezone
+from django_tenants.models import DomainMixin, TenantMixin
+
+from nexuscore.lib.singapore import normalise_identifier, validate_gst_number, validate_uen
+
+SLUG_PATTERN = re.compile(r"^[a-z][a-z0-9-]{1,30}[a-z0-9]$")
+# Subdomains people may not take: our own hosts, and names that look official.
+# fmt: off
+RESERVED_SLUGS = frozenset([
+    "www", "admin", "api", "app", "apps", "mail", "email", "smtp", "imap", "pop", "static",
+    "media", "assets", "cdn", "public", "help", "support", "status", "docs", "blog", "billing",
+    "webhooks", "webhook", "dashboard", "account", "accounts", "login", "signup", "auth",
+    "nexuscore", "staff", "root", "system", "test", "dev", "staging", "prod", "production",
+    "internal", "pool", "template",
+])
+# fmt: on
+
+
+def slug_problem(slug: str) -> str | None:
+    """Why `slug` cannot be an organisation's subdomain; None when it can (availability aside)."""
+    if not SLUG_PATTERN.match(slug or ""):
+        return (
+            "Use 3 to 32 lowercase letters, digits and hyphens, starting with a letter and not "
+            "ending with a hyphen."
+        )
+    if "--" in slug:
+        return "Two hyphens in a row are not allowed."
+    if slug in RESERVED_SLUGS or slug.startswith("pg-"):
+        return f"“{slug}” is reserved; please choose another subdomain."
+    return None
+
+
+def validate_slug(slug: str) -> None:
+    problem = slug_problem(slug)
+    if problem:
+        raise ValidationError(problem, code="invalid_slug")
+
+
+class Tenant(TenantMixin):
+    """An organisation. Its schema_name is also its subdomain (the "slug")."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        SUSPENDED = "suspended", "Suspended"
+        CLOSED = "closed", "Closed"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.CharField(max_length=255)
+    uen = models.CharField(
+        "UEN",
+        max_length=15,
+        unique=True,
+        null=True,
+        blank=True,
+        validators=[validate_uen],
+        help_text="Unique Entity Number registered with ACRA.",
+    )
+    is_gst_registered = models.BooleanField("GST registered", default=False)
+    gst_number = models.CharField(
+        "GST registration number",
+        max_length=20,
+        blank=True,
+        default="",
+        validators=[validate_gst_number],
+    )
+    billing_email = models.EmailField(blank=True, default="")
+    billing_phone = models.CharField(max_length=20, blank=True, default="")
+    billing_address = models.JSONField(
+        default=dict, blank=True, help_text="{street, unit, postal_code, country}"
+    )
+    timezone = models.CharField(max_length=50, default="Asia/Singapore")
+    locale = models.CharField(max_length=10, default="en-SG")
+    settings = models.JSONField(default=dict, blank=True)
+    owner = models.ForeignKey(
+        conf.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="owned_tenants",
+    )
+    trial_ends_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(max_length=10, choices=Status, default=Status.ACTIVE)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    auto_drop_schema = True
+
+    class Meta:
+        ordering = ["name"]
+        indexes = [models.Index(fields=["name"]), models.Index(fields=["created_at"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(is_gst_registered=False) | ~models.Q(gst_number=""),
+                name="gst_registered_requires_number",
+                violation_error_message="A GST-registered organisation needs its GST number.",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status__in=["active", "suspended", "closed"]),
+                name="tenant_status_valid",
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def slug(self) -> str:
+        return self.schema_name
+
+    @property
+    def is_public(self) -> bool:
+        return self.schema_name == "public"
+
+    @property
+    def is_read_only(self) -> bool:
+        return self.status != self.Status.ACTIVE
+
+    def clean(self):
+        super().clean()
+        if self.uen:
+            self.uen = normalise_identifier(self.uen)
+        if self.gst_number:
+            self.gst_number = normalise_identifier(self.gst_number)
+        if self.is_gst_registered and not self.gst_number:
+            raise ValidationError(
+                {"gst_number": "A GST-registered organisation needs its GST registration number."}
+            )
+
+    def primary_host(self) -> str:
+        return f"{self.schema_name}.{conf.BASE_DOMAIN}"
+
+
+class Domain(DomainMixin):
+    """A host name that reaches a tenant (`acme.<base domain>`, or a public host)."""
+
+    class Meta:
+        ordering = ["domain"]
+
+    def __str__(self):
+        return self.domain
+
+
+class MembershipQuerySet(models.QuerySet):
+    def of_user(self, user):
+        """The person's memberships in organisations that are not closed, by organisation name."""
+        return (
+            self.filter(user=user)
+            .exclude(tenant__status=Tenant.Status.CLOSED)
+            .select_related("tenant")
+            .order_by("tenant__name")
+        )
+
+
+class Membership(models.Model):
+    """A person's role in one organisation. The role decides the permission strings."""
+
+    class Role(models.TextChoices):
+        OWNER = "owner", "Owner"
+        ADMIN = "admin", "Administrator"
+        MEMBER = "member", "Member"
+        VIEWER = "viewer", "Viewer"
+
+    ROLE_PERMISSIONS = {
+        Role.OWNER: frozenset(
+            {
+                "org.delete", "org.transfer", "org.update", "billing.manage", "billing.view",
+                "members.manage", "subscription.manage", "leads.manage", "leads.view",
+                "invoices.view", "privacy.manage", "audit.view",
+            }
+        ),
+        Role.ADMIN: frozenset(
+            {
+                "org.update", "billing.view", "members.manage", "leads.manage", "leads.view",
+                "invoices.view", "privacy.manage", "audit.view",
+            }
+        ),
+        Role.MEMBER: frozenset({"leads.manage", "leads.view", "invoices.view"}),
+        Role.VIEWER: frozenset({"leads.view", "invoices.view"}),
+    }  # fmt: skip
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(
+        conf.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    role = models.CharField(max_length=10, choices=Role, default=Role.MEMBER)
+    invited_by = models.ForeignKey(
+        conf.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    joined_at = models.DateTimeField(default=timezone.now)
+
+    objects = MembershipQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "user"], name="one_membership_per_tenant"),
+            models.CheckConstraint(
+                condition=models.Q(role__in=["owner", "admin", "member", "viewer"]),
+                name="membership_role_valid",
+            ),
+        ]
+        indexes = [models.Index(fields=["user", "role"])]
+
+    def __str__(self):
+        return f"{self.user} in {self.tenant} ({self.role})"
+
+    @property
+    def permissions(self) -> frozenset[str]:
+        return self.ROLE_PERMISSIONS[self.role]
+
+    def has_permission(self, permission: str) -> bool:
+        return permission in self.permissions
+
+
+class PooledSchema(models.Model):
+    """A schema migrated ahead of time, waiting to become an organisation's schema.
+
+    `fingerprint` names the set of migrations applied to it; a schema whose fingerprint is not
+    the current one is stale and is dropped, never handed out.
+    """
+
+    schema_name = models.CharField(max_length=63, unique=True)
+    fingerprint = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at"]
+
+    def __str__(self):
+        return self.schema_name

@@ -1,0 +1,100 @@
+"""Shared fixtures: the demo organisations (acme, globex) and people named by their role.
+
+The test database is built once per run with `seed_demo`; each test then runs inside a
+transaction that is rolled back, schemas included (PostgreSQL DDL is transactional).
+"""
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+from django.test import Client
+from django_tenants.utils import schema_context
+
+from nexuscore.accounts.models import User
+from tenants.models import Tenant
+from tenants.schemas import fill_schema_pool
+
+PASSWORD = "nexuscore-demo"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _tasks_run_inline():
+    """django-q2 runs enqueued tasks inline, as its own `sync` option does."""
+    from django_q.conf import Conf
+
+    Conf.SYNC = True
+
+
+@pytest.fixture(autouse=True)
+def _start_in_the_public_schema():
+    """A request leaves the connection in its host's schema; each test starts in public."""
+    yield
+    connection.set_schema_to_public()
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    with django_db_blocker.unblock():
+        call_command("seed_demo", verbosity=0, stdout=open("/dev/null", "w"))  # noqa: SIM115
+        fill_schema_pool(2)
+
+
+def host(tenant) -> str:
+    return "localhost" if tenant is None else f"{tenant.schema_name}.localhost"
+
+
+def client_for(tenant=None, user=None) -> Client:
+    """A test client on the tenant's host (the public host for None), signed in as `user`.
+
+    The session is stored where that host keeps sessions: in the tenant's own schema.
+    """
+    client = Client(HTTP_HOST=host(tenant))
+    if user is not None:
+        with schema_context(tenant.schema_name if tenant else "public"):
+            client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def acme(db):
+    return Tenant.objects.get(schema_name="acme")
+
+
+@pytest.fixture
+def globex(db):
+    return Tenant.objects.get(schema_name="globex")
+
+
+def _person(email):
+    return User.objects.get(email=email)
+
+
+@pytest.fixture
+def owner(db):
+    return _person("owner@acme.test")
+
+
+@pytest.fixture
+def admin(db):
+    return _person("admin@acme.test")
+
+
+@pytest.fixture
+def member(db):
+    return _person("member@acme.test")
+
+
+@pytest.fixture
+def viewer(db):
+    return _person("viewer@acme.test")
+
+
+@pytest.fixture
+def outsider(db):
+    """Owner of globex, with no membership in acme."""
+    return _person("owner@globex.test")
+
+
+@pytest.fixture
+def staff(db):
+    return _person("staff@nexuscore.test")
