@@ -5,17 +5,19 @@ VENV := .venv
 PY := $(VENV)/bin/python
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-# The first Python >= 3.12 on PATH, or one that pyenv has installed.
+# A Python >= 3.12, preferring 3.12 (pgserver, the embedded PostgreSQL, ships wheels up to
+# 3.12): first 3.12 on PATH or from pyenv, then any newer one.
 define find_python
-for name in python3.14 python3.13 python3.12 python3; do \
-  path=$$(command -v $$name 2>/dev/null) || continue; \
-  "$$path" -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null && { echo "$$path"; exit 0; }; \
-done; \
-if command -v pyenv >/dev/null 2>&1; then \
-  for version in $$(pyenv versions --bare 2>/dev/null | grep -E '^3\.(1[2-9]|[2-9][0-9])(\.|$$)' | sort -rV); do \
-    path=$$(PYENV_VERSION=$$version pyenv which python3 2>/dev/null) && { echo "$$path"; exit 0; }; \
+candidates() { \
+  for name in python3.12 python3.13 python3.14 python3; do command -v $$name 2>/dev/null; done; \
+  command -v pyenv >/dev/null 2>&1 && for version in $$(pyenv versions --bare 2>/dev/null | sort -V); do \
+    PYENV_VERSION=$$version pyenv which python3 2>/dev/null; done; \
+}; \
+for test in 'sys.version_info[:2] == (3, 12)' 'sys.version_info >= (3, 12)'; do \
+  for path in $$(candidates); do \
+    "$$path" -c "import sys; sys.exit(not ($$test))" 2>/dev/null && { echo "$$path"; exit 0; }; \
   done; \
-fi; exit 1
+done; exit 1
 endef
 
 .PHONY: venv prepare run test bench lint format css chromium clean-data
@@ -28,7 +30,7 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 	  echo "or your system's python3.12 package) and run make again."; exit 1; }; \
 	[ -x $(PY) ] || { echo "Creating $(VENV) with $$python"; "$$python" -m venv $(VENV); }
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements-dev.txt
+	$(PY) -m pip install --quiet --retries 5 -r requirements-dev.txt
 	@touch $@
 
 # Migrate every schema, top up the pool of ready schemas and load the demo organisations.

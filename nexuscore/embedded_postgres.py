@@ -22,7 +22,13 @@ def database_url(data_dir: Path) -> str:
 
         # platformdirs warns when XDG_RUNTIME_DIR is unset (containers, CI); pgserver copes.
         warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR")
-        import pgserver
+        try:
+            import pgserver
+        except ImportError as error:
+            raise RuntimeError(
+                "No DATABASE_URL is set and the embedded PostgreSQL (pgserver) is not installed; "
+                "it needs Python 3.12. Set DATABASE_URL or use Python 3.12."
+            ) from error
 
         data_dir.mkdir(parents=True, exist_ok=True)
         # "stop": the server stops when the last process using it exits.
