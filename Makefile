@@ -40,7 +40,7 @@ prepare: venv
 
 run: prepare
 	@echo "Public site  http://localhost:$(PORT)/   Demo tenants  http://acme.localhost:$(PORT)/  http://globex.localhost:$(PORT)/"
-	@trap 'kill 0' EXIT; \
+	@trap 'kill -INT 0 2>/dev/null' EXIT; \
 	$(PY) manage.py qcluster & \
 	$(PY) manage.py runserver 0.0.0.0:$(PORT)
 

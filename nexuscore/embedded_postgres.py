@@ -6,7 +6,12 @@ first one starts the server, later ones attach to it, and the server stops when 
 exits (pgserver counts the handles).
 """
 
+import json
 import os
+import signal
+import sys
+import threading
+import warnings
 from pathlib import Path
 
 DATABASE_NAME = "nexuscore"
@@ -18,8 +23,6 @@ def database_url(data_dir: Path) -> str:
     """Start (or attach to) the embedded server and return a URL for the project database."""
     global _server
     if _server is None:
-        import warnings
-
         # platformdirs warns when XDG_RUNTIME_DIR is unset (containers, CI); pgserver copes.
         warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR")
         try:
@@ -31,10 +34,36 @@ def database_url(data_dir: Path) -> str:
             ) from error
 
         data_dir.mkdir(parents=True, exist_ok=True)
+        _forget_dead_processes(data_dir, pgserver.postgres_server.PostgresServer._lock)
         # "stop": the server stops when the last process using it exits.
         cleanup = None if os.environ.get("NEXUSCORE_KEEP_DB") else "stop"
         _server = pgserver.get_server(data_dir, cleanup_mode=cleanup)
+        _exit_cleanly_on_sigterm()
         exists = _server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE_NAME}';")
         if "(1 row)" not in exists:
             _server.psql(f"CREATE DATABASE {DATABASE_NAME};")
     return _server.get_uri(DATABASE_NAME)
+
+
+def _exit_cleanly_on_sigterm():
+    """Let SIGTERM run the exit handlers, so the last process out stops the server.
+
+    Only where nothing else handles SIGTERM (gunicorn and qcluster install their own).
+    """
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    if in_main_thread and signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+
+
+def _forget_dead_processes(data_dir: Path, lock) -> None:
+    """pgserver counts the processes using the server in .handle_pids.json, and a process that
+    was killed never takes itself off; the server would then outlive everyone. Drop the dead."""
+    import psutil  # installed with pgserver
+
+    path = data_dir / ".handle_pids.json"
+    with lock:
+        if path.exists():
+            pids = json.loads(path.read_text())
+            alive = [pid for pid in pids if psutil.pid_exists(pid)]
+            if alive != pids:
+                path.write_text(json.dumps(alive))
