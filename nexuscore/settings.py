@@ -55,6 +55,8 @@ SHARED_APPS = [
     "nexuscore.accounts",
     "nexuscore.audit",
     "nexuscore.health",
+    "nexuscore.billing",
+    "nexuscore.leads",
     "django.contrib.contenttypes",
     "django.contrib.auth",
     "django.contrib.sessions",
@@ -76,6 +78,7 @@ TENANT_APPS = [
     # exist on another's, whatever cookie a browser presents.
     "django.contrib.sessions",
     "nexuscore.audit",
+    "nexuscore.leads",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
 
@@ -144,15 +147,20 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+# Tests build their own database; a different name lets two test runs share one server.
+DATABASES["default"]["TEST"] = {"NAME": os.environ.get("NEXUSCORE_TEST_DATABASE", "test_nexuscore")}
 # A socket directory given as ?host=... belongs in HOST, where Django's test runner looks too.
 if not DATABASES["default"]["HOST"] and "host" in DATABASES["default"].get("OPTIONS", {}):
     DATABASES["default"]["HOST"] = DATABASES["default"]["OPTIONS"].pop("host")
 DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# The cache lives in the database so that every web process and the worker share it (rate
+# limits count across processes); nothing on a hot path reads it.
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        "LOCATION": "nexuscore_cache",
         # Keys carry the schema name, so one organisation never reads another's entries.
         "KEY_FUNCTION": "django_tenants.cache.make_key",
         "REVERSE_KEY_FUNCTION": "django_tenants.cache.reverse_key",

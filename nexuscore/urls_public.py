@@ -3,12 +3,13 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from nexuscore import views
 from nexuscore.accounts import views as accounts_views
 from nexuscore.health.views import health
 
 urlpatterns = [
-    path("", views.home, name="home"),
+    path("", include("nexuscore.marketing.urls")),
+    path("signup/", include("nexuscore.onboarding.urls")),
+    path("invitations/", include("tenants.urls_public")),
     path("accounts/organisations/", accounts_views.organisations, name="organisations"),
     path(
         "accounts/organisations/<slug:slug>/open/",

@@ -10,6 +10,7 @@ from nexuscore.health.views import health
 urlpatterns = [
     path("", dashboard_views.dashboard, name="dashboard"),
     path("activity/", audit_views.activity, name="activity"),
+    path("", include("tenants.urls")),
     path("accounts/handover/", accounts_views.receive_handover, name="handover"),
     path("accounts/", include("allauth.urls")),
     path("health/", health, name="health"),

@@ -6,6 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from nexuscore.accounts.models import User
+from nexuscore.billing.models import Plan
 from tenants.management.commands.ensure_public_site import ensure_public_site
 from tenants.models import Membership, Tenant
 from tenants.provisioning import provision_tenant
@@ -27,6 +28,7 @@ ORGANISATIONS = [
     {
         "slug": "acme",
         "name": "Acme Trading Pte. Ltd.",
+        "plan": "growth-month",
         "owner": "owner@acme.test",
         "uen": "202301234G",
         "is_gst_registered": True,
@@ -44,6 +46,7 @@ ORGANISATIONS = [
     {
         "slug": "globex",
         "name": "Globex Services",
+        "plan": "starter-month",
         "owner": "owner@globex.test",
         "uen": "53123456L",
         "is_gst_registered": False,
@@ -105,7 +108,11 @@ class Command(BaseCommand):
                 )
             }
             tenant = provision_tenant(
-                name=spec["name"], slug=spec["slug"], owner=people[spec["owner"]], **details
+                name=spec["name"],
+                slug=spec["slug"],
+                owner=people[spec["owner"]],
+                plan=Plan.objects.get(sku=spec["plan"]),
+                **details,
             )
         for email, role in spec["members"]:
             Membership.objects.get_or_create(
