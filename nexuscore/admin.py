@@ -1,11 +1,26 @@
 """The staff admin: Django's admin, branded NexusCore, on the public host only.
 
 It replaces the default admin site (see NexusCoreAdminConfig), so every app's registrations land
-here. Only active staff enter.
+here. Only active staff with two-factor authentication enter. The admin's own sign-in form
+would check only a password, so /admin/login/ sends people to allauth's sign-in page, which
+also asks for the second factor.
 """
+
+from urllib.parse import urlencode
 
 from django.contrib import admin
 from django.contrib.admin.apps import AdminConfig
+from django.contrib.auth.decorators import login_not_required
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.decorators import method_decorator
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.cache import never_cache
+
+
+def _on_public_host(request) -> bool:
+    tenant = getattr(request, "tenant", None)
+    return tenant is None or tenant.is_public
 
 
 class StaffAdminSite(admin.AdminSite):
@@ -14,9 +29,40 @@ class StaffAdminSite(admin.AdminSite):
     index_title = "Platform"
 
     def has_permission(self, request):
-        tenant = getattr(request, "tenant", None)
-        on_public_host = tenant is None or tenant.is_public
-        return on_public_host and request.user.is_active and request.user.is_staff
+        # Imported here: this module is loaded with the app registry (NexusCoreAdminConfig),
+        # before allauth's models can be.
+        from allauth.mfa.utils import is_mfa_enabled
+
+        user = request.user
+        return (
+            _on_public_host(request) and user.is_active and user.is_staff and is_mfa_enabled(user)
+        )
+
+    @method_decorator(never_cache)
+    @login_not_required
+    def login(self, request, extra_context=None):
+        """Where the admin sends people it does not let in.
+
+        Anonymous people sign in on allauth's page and come back. Signed-in staff without an
+        authenticator are told to set one up; anyone else signed in is told the admin is for
+        staff only.
+        """
+        next_url = request.GET.get("next", "")
+        if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
+            next_url = reverse("admin:index", current_app=self.name)
+        if not request.user.is_authenticated:
+            return redirect(f"{reverse('account_login')}?{urlencode({'next': next_url})}")
+        if self.has_permission(request):
+            return redirect(next_url)
+        user = request.user
+        if _on_public_host(request) and user.is_active and user.is_staff:
+            return render(request, "admin/two_factor_required.html", status=403)
+        return render(request, "admin/staff_only.html", status=403)
+
+    def password_change(self, request, extra_context=None):
+        # allauth's page sends the password_changed signal, which puts the change in the audit
+        # log; Django's admin form would change it silently.
+        return redirect("account_change_password")
 
 
 class NexusCoreAdminConfig(AdminConfig):

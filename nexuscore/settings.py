@@ -56,6 +56,7 @@ SHARED_APPS = [
     "nexuscore.audit",
     "nexuscore.health",
     "nexuscore.billing",
+    "nexuscore.quotas",
     "nexuscore.leads",
     "django.contrib.contenttypes",
     "django.contrib.auth",
@@ -64,6 +65,7 @@ SHARED_APPS = [
     "nexuscore.apps.StaticFilesConfig",
     "nexuscore.admin.NexusCoreAdminConfig",
     "django.contrib.humanize",
+    "django.contrib.sitemaps",
     "allauth",
     "allauth.account",
     "allauth.mfa",
@@ -200,6 +202,9 @@ ACCOUNT_RATE_LIMITS = {
 }
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if PRODUCTION else "http"
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+# Verification is mandatory before anyone can sign in, so the risk this guards against (turning
+# on two-factor before verifying) cannot arise; without it people with 2FA cannot change email.
+MFA_ALLOW_UNVERIFIED_EMAIL = True
 MFA_TOTP_ISSUER = "NexusCore"
 
 SESSION_COOKIE_NAME = "nexuscore_session"
@@ -223,6 +228,8 @@ MAILERS = {
 EMAIL_OUTBOX_DIR = DATA_DIR / "outbox"
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "NexusCore <hello@nexuscore.test>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Where contact-form enquiries go; empty: the DEFAULT_FROM_EMAIL address.
+NEXUSCORE_SALES_EMAIL = os.environ.get("NEXUSCORE_SALES_EMAIL", "")
 
 # ---------------------------------------------------------------------------------------------
 # Tasks: django-q2 with the ORM broker in the same database.

@@ -16,6 +16,7 @@ urlpatterns = [
         accounts_views.open_organisation,
         name="open_organisation",
     ),
+    path("accounts/", include("nexuscore.accounts.urls")),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
     path("health/", health, name="health"),

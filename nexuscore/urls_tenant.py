@@ -10,8 +10,12 @@ from nexuscore.health.views import health
 urlpatterns = [
     path("", dashboard_views.dashboard, name="dashboard"),
     path("activity/", audit_views.activity, name="activity"),
+    path("usage/", include("nexuscore.quotas.urls")),
+    path("leads/", include("nexuscore.leads.urls")),
+    path("f/", include("nexuscore.leads.urls_capture")),
     path("", include("tenants.urls")),
     path("accounts/handover/", accounts_views.receive_handover, name="handover"),
+    path("accounts/", include("nexuscore.accounts.urls")),
     path("accounts/", include("allauth.urls")),
     path("health/", health, name="health"),
 ]

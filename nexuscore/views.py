@@ -1,14 +1,9 @@
-"""Project-level views: the public home page and the pages for hosts and paths that lead nowhere."""
+"""Project-level views: the pages for hosts and paths that lead nowhere.
+
+The public site's own pages live in nexuscore/marketing/views.py.
+"""
 
 from django.shortcuts import render
-from django.views.decorators.cache import cache_control
-from django.views.decorators.http import require_GET
-
-
-@require_GET
-@cache_control(private=True, max_age=300)
-def home(request):
-    return render(request, "public/home.html")
 
 
 def unknown_host(request):

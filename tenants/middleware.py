@@ -10,7 +10,9 @@ import threading
 import time
 
 from django.conf import settings
+from django.contrib import messages
 from django.shortcuts import render
+from django.utils import timezone
 from django_tenants.middleware.main import TenantMainMiddleware
 
 from tenants.models import Membership, Tenant
@@ -57,9 +59,19 @@ def current_membership(request) -> Membership | None:
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
 
+def trial_has_ended(tenant) -> bool:
+    """Whether the organisation's free trial is over without a payment.
+
+    Contract with billing: `Tenant.trial_ends_at` is set when a trial starts and cleared (set to
+    None) when a payment activates the subscription. A date in the past therefore means "trial
+    over, nothing paid". Reading the tenant row (already cached per host) costs no query.
+    """
+    return tenant.trial_ends_at is not None and tenant.trial_ends_at <= timezone.now()
+
+
 class MembershipMiddleware:
-    """Closed organisations answer nothing; suspended ones are read-only (signing in and out
-    still works)."""
+    """Closed organisations answer nothing; suspended ones, and those whose trial ended without
+    a payment, are read-only (signing in and out still works, and so does paying)."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -69,7 +81,26 @@ class MembershipMiddleware:
         if tenant is not None and not tenant.is_public:
             if tenant.status == Tenant.Status.CLOSED:
                 return render(request, "errors/closed.html", {"tenant": tenant}, status=410)
+            # The layout's trial banner and the read-only page say why, from this.
+            request.trial_has_ended = trial_has_ended(tenant)
             writes = request.method not in SAFE_METHODS
-            if tenant.is_read_only and writes and not request.path.startswith("/accounts/"):
-                return render(request, "errors/read_only.html", {"tenant": tenant}, status=403)
+            if writes and not request.path.startswith("/accounts/"):
+                # An organisation whose trial ended must still be able to choose a plan and pay.
+                trial_blocks = request.trial_has_ended and not request.path.startswith("/billing/")
+                if tenant.is_read_only or trial_blocks:
+                    return self.refuse_write(request, tenant)
         return self.get_response(request)
+
+    def refuse_write(self, request, tenant):
+        """The read-only page (403). htmx swaps no 403, so an HTMX request gets the page
+        reloaded instead, with a toast saying why nothing was saved."""
+        context = {"tenant": tenant, "trial_has_ended": request.trial_has_ended}
+        response = render(request, "errors/read_only.html", context, status=403)
+        if getattr(request, "htmx", False):
+            if tenant.is_read_only:
+                reason = f"{tenant.name} is suspended, so it is read-only."
+            else:
+                reason = f"the free trial of {tenant.name} has ended; choose a plan to carry on."
+            messages.error(request, f"Nothing was saved: {reason}")
+            response["HX-Refresh"] = "true"
+        return response

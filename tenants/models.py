@@ -178,13 +178,15 @@ class Membership(models.Model):
             {
                 "org.delete", "org.transfer", "org.update", "billing.manage", "billing.view",
                 "members.manage", "subscription.manage", "leads.manage", "leads.view",
-                "invoices.view", "privacy.manage", "audit.view",
+                "leads.delete", "leads.import", "forms.manage", "invoices.view",
+                "privacy.manage", "audit.view",
             }
         ),
         Role.ADMIN: frozenset(
             {
                 "org.update", "billing.view", "members.manage", "leads.manage", "leads.view",
-                "invoices.view", "privacy.manage", "audit.view",
+                "leads.delete", "leads.import", "forms.manage", "invoices.view",
+                "privacy.manage", "audit.view",
             }
         ),
         Role.MEMBER: frozenset({"leads.manage", "leads.view", "invoices.view"}),

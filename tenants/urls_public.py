@@ -1,3 +1,10 @@
-"""URLs of this area; see nexuscore/urls_public.py and urls_tenant.py for where they mount."""
+"""Invitation links on the public host (mounted at /invitations/ by urls_public.py)."""
 
-urlpatterns = []
+from django.urls import path
+
+from tenants import views
+
+urlpatterns = [
+    path("<str:token>/", views.invitation, name="invitation"),
+    path("<str:token>/accept/", views.accept_invitation, name="accept_invitation"),
+]

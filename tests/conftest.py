@@ -4,6 +4,8 @@ The test database is built once per run with `seed_demo`; each test then runs in
 transaction that is rolled back, schemas included (PostgreSQL DDL is transactional).
 """
 
+import os
+
 import pytest
 from django.core.management import call_command
 from django.db import connection
@@ -11,8 +13,10 @@ from django.test import Client
 from django_tenants.utils import schema_context
 
 from nexuscore.accounts.models import User
+from tenants.middleware import forget_hosts
 from tenants.models import Tenant
 from tenants.schemas import fill_schema_pool
+from tests.fixtures_mfa import acme_requires_two_factor, staff_with_mfa  # noqa: F401
 
 PASSWORD = "nexuscore-demo"
 
@@ -27,15 +31,17 @@ def _tasks_run_inline():
 
 @pytest.fixture(autouse=True)
 def _start_in_the_public_schema():
-    """A request leaves the connection in its host's schema; each test starts in public."""
+    """A request leaves the connection in its host's schema, and the host cache outlives the
+    rolled-back transaction: each test starts in public with nothing cached."""
     yield
     connection.set_schema_to_public()
+    forget_hosts()
 
 
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock():
-        call_command("seed_demo", verbosity=0, stdout=open("/dev/null", "w"))  # noqa: SIM115
+        call_command("seed_demo", no_leads=True, stdout=open(os.devnull, "w"))  # noqa: SIM115
         fill_schema_pool(2)
 
 

@@ -3,6 +3,8 @@
 from allauth.account.adapter import DefaultAccountAdapter
 from django.urls import reverse
 
+from tenants.models import Membership
+
 
 def on_public_host(request) -> bool:
     tenant = getattr(request, "tenant", None)
@@ -14,7 +16,13 @@ class AccountAdapter(DefaultAccountAdapter):
         # Organisation hosts belong to their members; new people sign up on the public site.
         return on_public_host(request)
 
+    def get_signup_redirect_url(self, request):
+        return reverse("create_organisation") if on_public_host(request) else "/"
+
     def get_login_redirect_url(self, request):
-        if on_public_host(request):
-            return reverse("organisations")
-        return "/"
+        """On the public site: the organisation picker, or creating one for people who have none."""
+        if not on_public_host(request):
+            return "/"
+        if not Membership.objects.of_user(request.user).exists():
+            return reverse("create_organisation")
+        return reverse("organisations")

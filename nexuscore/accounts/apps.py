@@ -6,3 +6,9 @@ class AccountsConfig(AppConfig):
     label = "accounts"
     verbose_name = "Accounts"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        # Changes to passwords, email addresses and authenticators become audit events.
+        from nexuscore.accounts import signals
+
+        signals.connect()

@@ -17,6 +17,7 @@ import time
 
 from nexuscore.bench import database, throughput
 from nexuscore.bench.report import BenchFailure, progress
+from nexuscore.leads import bench as leads_bench
 
 
 def bench_environment(database_url: str) -> dict[str, str]:
@@ -69,6 +70,7 @@ def main() -> int:
         run_step("loading the demo organisations", ["manage.py", "seed_demo"], env)
         time_provisioning(env)
         throughput.report(env)
+        leads_bench.report(env)
     except BenchFailure as failure:
         progress(f"FAILED: {failure}")
         return 1

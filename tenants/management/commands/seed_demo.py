@@ -7,6 +7,7 @@ from django.db import transaction
 
 from nexuscore.accounts.models import User
 from nexuscore.billing.models import Plan
+from nexuscore.leads.demo import create_demo_leads
 from tenants.management.commands.ensure_public_site import ensure_public_site
 from tenants.models import Membership, Tenant
 from tenants.provisioning import provision_tenant
@@ -29,6 +30,7 @@ ORGANISATIONS = [
         "slug": "acme",
         "name": "Acme Trading Pte. Ltd.",
         "plan": "growth-month",
+        "leads": 300,
         "owner": "owner@acme.test",
         "uen": "202301234G",
         "is_gst_registered": True,
@@ -47,6 +49,7 @@ ORGANISATIONS = [
         "slug": "globex",
         "name": "Globex Services",
         "plan": "starter-month",
+        "leads": 60,
         "owner": "owner@globex.test",
         "uen": "53123456L",
         "is_gst_registered": False,
@@ -63,7 +66,12 @@ ORGANISATIONS = [
 class Command(BaseCommand):
     help = "Create the demo organisations (acme, globex) and their people. Never in production."
 
-    def handle(self, *args, **options):
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--no-leads", action="store_true", help="Leave the organisations without demo leads."
+        )
+
+    def handle(self, *args, no_leads=False, **options):
         if settings.PRODUCTION:
             raise CommandError("Demo data is never loaded in production.")
         with transaction.atomic():
@@ -71,7 +79,7 @@ class Command(BaseCommand):
             people = {email: self.person(email, name, staff) for email, name, staff in PEOPLE}
         fill_schema_pool(len(ORGANISATIONS))
         for spec in ORGANISATIONS:
-            self.organisation(spec, people)
+            self.organisation(spec, people, with_leads=not no_leads)
         self.stdout.write(self.style.SUCCESS("Demo data ready."))
         self.stdout.write(
             f"  Public site:  http://{public.domains.filter(is_primary=True).first()}:8000/"
@@ -94,7 +102,7 @@ class Command(BaseCommand):
         )
         return user
 
-    def organisation(self, spec, people):
+    def organisation(self, spec, people, with_leads):
         tenant = Tenant.objects.filter(schema_name=spec["slug"]).first()
         if tenant is None:
             details = {
@@ -120,3 +128,7 @@ class Command(BaseCommand):
                 user=people[email],
                 defaults={"role": role, "invited_by": tenant.owner},
             )
+        workers = [people[spec["owner"]]]
+        workers += [people[email] for email, role in spec["members"] if role != "viewer"]
+        if with_leads:
+            create_demo_leads(tenant, workers, spec["leads"])  # nothing if it already has leads

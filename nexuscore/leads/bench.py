@@ -1,0 +1,234 @@
+"""The leads lines of the bench: a tenant with 100,000 leads.
+
+    python -m nexuscore.leads.bench          # on its own: a throw-away database, then dropped
+    nexuscore.leads.bench.report(env)        # from nexuscore.bench, on the bench's database
+
+It adds 100,000 leads to acme, then measures through gunicorn (2 sync workers, wrk with 16
+connections, as nexuscore.bench.throughput does) the signed-in list page and a search beside a
+bare Django view in the same run; then the CSV import of 10,000 rows and the peak memory of
+exporting 100,000 rows, each in a Django process of its own. JSON lines on stdout.
+
+The subcommands `seed`, `import` and `export` are the steps that run inside Django.
+"""
+
+import os
+import subprocess
+import sys
+import time
+
+from nexuscore.bench import throughput
+from nexuscore.bench.report import BenchFailure, metric, progress
+
+LEADS = 100_000
+IMPORT_ROWS = 10_000
+IMPORT_GOAL_S = 10
+PAGES = [("leads_list", "/leads/", "Leads"), ("leads_search", "/leads/?q=tan", "Leads")]
+BENCH_DATABASE = "nexuscore_bench_leads"
+
+
+# --- Steps inside Django ------------------------------------------------------------------------
+
+
+def _setup_django():
+    import django
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "nexuscore.settings")
+    django.setup()
+
+
+def seed() -> None:
+    """Add LEADS demo leads to acme and refresh the planner's statistics."""
+    _setup_django()
+    from django.db import connection
+    from django_tenants.utils import schema_context
+
+    from nexuscore.leads.demo import create_demo_leads
+    from tenants.models import Membership, Tenant
+
+    tenant = Tenant.objects.get(schema_name="acme")
+    people = [m.user for m in Membership.objects.filter(tenant=tenant).select_related("user")]
+    started = time.monotonic()
+    created = create_demo_leads(tenant, people, LEADS, add_to_existing=True)
+    with schema_context("acme"), connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE leads_lead")
+    progress(f"added {created} leads to acme in {time.monotonic() - started:.0f} s")
+
+
+def time_import() -> None:
+    """Import IMPORT_ROWS rows through the same code as the import page, the task inline."""
+    _setup_django()
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django_tenants.utils import schema_context
+
+    from nexuscore.accounts.models import User
+    from nexuscore.leads.imports import run_import, start_import
+    from nexuscore.leads.models import LeadImport
+
+    rows = "".join(
+        f"Bench Person {n},bench{n}@example.sg,9{n:07d},Bench Company {n % 97}\n"
+        for n in range(IMPORT_ROWS)
+    )
+    content = f"Name,Email,Phone,Company\n{rows}".encode()
+    owner = User.objects.get(email="owner@acme.test")
+    with schema_context("acme"):
+        started = time.perf_counter()
+        upload = SimpleUploadedFile("bench.csv", content, "text/csv")
+        lead_import = start_import(upload, LeadImport.Duplicates.SKIP, user=owner)
+        LeadImport.objects.filter(pk=lead_import.pk).update(status=LeadImport.Status.QUEUED)
+        run_import(str(lead_import.pk))
+        elapsed = time.perf_counter() - started
+        lead_import.refresh_from_db()
+        # The media folder is the developer's, not the bench database's: leave nothing there.
+        lead_import.file.delete(save=False)
+        if lead_import.report:
+            lead_import.report.delete(save=False)
+    metric(
+        "leads_import_10k_s",
+        round(elapsed, 2),
+        "s",
+        at_most=IMPORT_GOAL_S,
+        created=lead_import.created,
+        rejected=lead_import.rejected,
+    )
+
+
+def measure_export() -> None:
+    """Stream the export of every lead of acme through the view; report the peak memory the
+    Python heap grew by (tracemalloc) and the time."""
+    _setup_django()
+    import tracemalloc
+
+    from django.test import Client
+    from django_tenants.utils import schema_context
+
+    from nexuscore.accounts.models import User
+
+    client = Client(HTTP_HOST="acme.localhost")
+    with schema_context("acme"):
+        client.force_login(User.objects.get(email="owner@acme.test"))
+    tracemalloc.start()
+    started = time.perf_counter()
+    response = client.get("/leads/export.csv")
+    size = rows = 0
+    for chunk in response.streaming_content:
+        size += len(chunk)
+        rows += chunk.count(b"\n")
+    elapsed = time.perf_counter() - started
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    metric("leads_export_peak_mb", round(peak / 1_000_000, 1), "MB", rows=rows - 1, bytes=size)
+    metric("leads_export_s", round(elapsed, 1), "s", rows=rows - 1)
+
+
+# --- Driving it ---------------------------------------------------------------------------------
+
+
+def _step(name: str, env: dict) -> None:
+    """Run a step in a Django process of its own; its JSON lines go to our stdout."""
+    command = [sys.executable, "-m", "nexuscore.leads.bench", name]
+    result = subprocess.run(
+        command, env=env, cwd=throughput.BASE_DIR, stdout=subprocess.PIPE, text=True
+    )
+    for line in result.stdout.splitlines():
+        print(line, file=sys.stdout if line.startswith('{"metric"') else sys.stderr, flush=True)
+    if result.returncode != 0:
+        raise BenchFailure(f"the leads bench step {name!r} failed (see above)")
+
+
+def _load_path(wrk, port, headers, path) -> throughput.Load:
+    """throughput.load for another path than /."""
+    if not wrk:
+        raise BenchFailure("the leads bench needs wrk")
+
+    def run(seconds):
+        options = [option for k, v in headers.items() for option in ("-H", f"{k}: {v}")]
+        command = [
+            wrk, f"-t{throughput.THREADS}", f"-c{throughput.CONNECTIONS}", f"-d{seconds}s",
+            "-s", str(throughput.WRK_SCRIPT), *options, f"http://127.0.0.1:{port}{path}",
+        ]  # fmt: skip
+        result = subprocess.run(command, capture_output=True, text=True)
+        if result.returncode != 0:
+            raise BenchFailure(f"wrk failed:\n{result.stdout}{result.stderr}")
+        values = {}
+        for line in result.stdout.splitlines():
+            name, _, number = line.partition(" ")
+            if name.startswith("bench_"):
+                values[name] = int(number)
+        return throughput.Load(
+            rps=values["bench_requests"] / (values["bench_duration_us"] / 1_000_000),
+            p50_ms=values["bench_p50_us"] / 1000,
+            p95_ms=values["bench_p95_us"] / 1000,
+            errors=values["bench_errors"],
+            generator=f"wrk -t{throughput.THREADS} -c{throughput.CONNECTIONS} -d{seconds}s",
+        )
+
+    run(throughput.WARM_UP_SECONDS)
+    return run(throughput.SECONDS)
+
+
+def report(env: dict) -> None:
+    """Every leads line, on the database `env` names (migrated and seeded with the demo)."""
+    progress(f"adding {LEADS:,} leads to acme")
+    _step("seed", env)
+    wrk = throughput.ensure_wrk()
+    bare = throughput.measure_bare_view(env, wrk)
+    throughput.report_load("leads_bare_view", bare)
+    with throughput.gunicorn("nexuscore.wsgi", env) as port:
+        headers = {"Host": f"{throughput.TENANT_HOST}:{port}", "Cookie": throughput.sign_in(port)}
+        for name, path, expected in PAGES:
+            status, _, body = throughput.fetch(port, path, headers)
+            if status != 200 or expected.encode() not in body:
+                raise BenchFailure(f"GET {path} answered {status}; not timing it")
+            progress(f"loading {path} for {throughput.SECONDS} s")
+            result = _load_path(wrk, port, headers, path)
+            throughput.report_load(name, result, p95_goal=throughput.P95_GOAL_MS)
+            metric(
+                f"{name}_ratio",
+                round(result.rps / bare.rps, 3),
+                "ratio",
+                at_least=throughput.RATIO_GOAL,
+                note=f"{name}_rps / leads_bare_view_rps, {LEADS:,} leads in the schema",
+            )
+    progress(f"importing {IMPORT_ROWS:,} rows")
+    _step("import", env)
+    progress("exporting every lead")
+    _step("export", env)
+
+
+def main() -> int:
+    """On its own: a throw-away database beside the developer's, dropped at the end."""
+    import psycopg
+    from psycopg import sql
+
+    from nexuscore.bench import database
+    from nexuscore.bench.__main__ import bench_environment, run_step
+
+    server = database.server_url()
+    url = database.with_database(server, BENCH_DATABASE)
+
+    def execute(statement):
+        with psycopg.connect(server, autocommit=True) as connection:
+            connection.execute(statement)
+
+    drop = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(BENCH_DATABASE))
+    execute(drop)
+    execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(BENCH_DATABASE)))
+    env = bench_environment(url)
+    try:
+        run_step("migrating", ["manage.py", "migrate_schemas", "--noinput", "-v", "0"], env)
+        run_step("loading the demo organisations", ["manage.py", "seed_demo"], env)
+        report(env)
+    except BenchFailure as failure:
+        progress(f"FAILED: {failure}")
+        return 1
+    finally:
+        execute(drop)
+    return 0
+
+
+if __name__ == "__main__":
+    steps = {"seed": seed, "import": time_import, "export": measure_export}
+    if len(sys.argv) > 1:
+        steps[sys.argv[1]]()
+        sys.exit(0)
+    sys.exit(main())

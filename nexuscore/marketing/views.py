@@ -1,0 +1,259 @@
+"""The public site's pages: home, features, pricing, about, contact, privacy notice and terms,
+plus robots.txt and the sitemap.
+
+Each page names its own <title> and meta description (`page_title`, `page_description`), which
+public/base.html also uses for the Open Graph tags. Pages that look the same to every visitor
+who is not signed in may be kept by any cache for five minutes (`cache_for_visitors`).
+"""
+
+import logging
+from functools import wraps
+
+from allauth.account.adapter import get_adapter
+from django.contrib.messages import get_messages
+from django.shortcuts import redirect, render
+from django.utils.cache import patch_cache_control, patch_vary_headers
+from django.views.decorators.cache import cache_control, never_cache
+from django.views.decorators.http import require_http_methods, require_safe
+from django.views.decorators.vary import vary_on_headers
+
+from nexuscore.billing.models import Plan
+from nexuscore.marketing.contact import (
+    already_received,
+    count_submission,
+    over_submission_limit,
+    receive_contact_request,
+    sales_team_address,
+)
+from nexuscore.marketing.forms import ContactForm
+
+logger = logging.getLogger(__name__)
+
+VISITOR_CACHE_SECONDS = 300
+
+
+def cache_for_visitors(view):
+    """Let any cache keep the page for five minutes, unless it is personal.
+
+    A page is personal when someone is signed in (the header shows their menu) or when it
+    carries a one-off message (a toast): then only their browser may keep it, and must check
+    it again before reuse. `Vary: Cookie` keeps signed-in and anonymous copies apart.
+    """
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        # Counted before the page renders them (which uses them up), without marking them read.
+        has_messages = len(get_messages(request)) > 0
+        response = view(request, *args, **kwargs)
+        if request.user.is_authenticated or has_messages:
+            patch_cache_control(response, private=True, no_cache=True)
+        else:
+            patch_cache_control(response, public=True, max_age=VISITOR_CACHE_SECONDS)
+        patch_vary_headers(response, ["Cookie"])
+        return response
+
+    return wrapper
+
+
+def _client_ip(request) -> str:
+    """The visitor's address, read the way allauth's rate limits read it (trusted proxies)."""
+    return get_adapter(request).get_client_ip(request)
+
+
+@require_safe
+@cache_for_visitors
+def home(request):
+    return render(
+        request,
+        "public/home.html",
+        {
+            "page_title": "NexusCore · Leads, GST billing and PDPA compliance for Singapore "
+            "businesses",
+            "page_description": "NexusCore keeps your sales leads, 9% GST tax invoices and "
+            "PDPA obligations in one place, with your own subdomain and data hosted in "
+            "Singapore.",
+            "starting_plan": Plan.objects.on_sale()
+            .filter(billing_period=Plan.Period.MONTH)
+            .order_by("amount_cents")
+            .first(),
+        },
+    )
+
+
+@require_safe
+@cache_for_visitors
+def features(request):
+    return render(
+        request,
+        "public/features.html",
+        {
+            "page_title": "Features · NexusCore",
+            "page_description": "Lead capture and follow-up, tax invoices with 9% GST, PDPA "
+            "consent and access requests, and an isolated database schema for every "
+            "organisation, hosted in Singapore.",
+        },
+    )
+
+
+def _pricing_period(request) -> str:
+    period = request.GET.get("period", "")
+    return period if period in Plan.Period.values else Plan.Period.MONTH
+
+
+def _price_cards(period: str) -> list[dict]:
+    """The plans on sale for one billing period, each with what paying yearly saves."""
+    plans = list(Plan.objects.on_sale())
+    monthly = {plan.code: plan for plan in plans if plan.billing_period == Plan.Period.MONTH}
+    cards = []
+    for plan in plans:
+        if plan.billing_period != period:
+            continue
+        month_plan = monthly.get(plan.code)
+        yearly_saving = None
+        if plan.billing_period == Plan.Period.YEAR and month_plan is not None:
+            yearly_saving = month_plan.amount * 12 - plan.amount
+        cards.append(
+            {
+                "plan": plan,
+                "yearly_saving": yearly_saving if yearly_saving and yearly_saving > 0 else None,
+            }
+        )
+    return cards
+
+
+@require_safe
+@vary_on_headers("HX-Request")
+@cache_for_visitors
+def pricing(request):
+    """The price list for one billing period (?period=month or year).
+
+    The monthly / yearly switch is a plain link; with htmx it fetches only the #plans partial.
+    """
+    period = _pricing_period(request)
+    context = {
+        "page_title": "Pricing · NexusCore",
+        "page_description": "Starter, Growth and Scale plans in Singapore dollars before 9% "
+        "GST, billed monthly or yearly with two months free. Every plan starts with a "
+        "14-day free trial.",
+        "period": period,
+        "cards": _price_cards(period),
+    }
+    template = "public/pricing.html"
+    htmx = request.htmx
+    if htmx and not htmx.boosted and not htmx.history_restore_request:
+        template += "#plans"
+    return render(request, template, context)
+
+
+@require_safe
+@cache_for_visitors
+def about(request):
+    return render(
+        request,
+        "public/about.html",
+        {
+            "page_title": "About us · NexusCore",
+            "page_description": "NexusCore Pte. Ltd. builds software for Singapore B2B teams: "
+            "leads, GST-ready billing and PDPA compliance, run from Singapore.",
+        },
+    )
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+@never_cache  # each form carries its own submission key and CSRF token
+def contact(request):
+    """The contact form: a valid enquiry becomes a sales lead, then the thank-you page.
+
+    A filled honeypot gets the thank-you page and nothing is stored. A form sent again with the
+    same submission key gets the thank-you page and no second lead. An address that has sent
+    too many enquiries lately gets the form back, as typed, with an explanation.
+    """
+    if request.method != "POST":
+        form = ContactForm.for_landing(request)
+    else:
+        form = ContactForm(request.POST)
+        if form.filled_honeypot():
+            logger.info("Contact form honeypot filled; nothing stored.")
+            return redirect("contact_thanks")
+        if form.is_valid():
+            client_ip = _client_ip(request)
+            if already_received(form.cleaned_data["submission_key"]):
+                # Sent again (a double click, a reload): answered, however busy this address.
+                return redirect("contact_thanks")
+            if over_submission_limit(client_ip):
+                form.add_error(
+                    None,
+                    "You have sent us several messages in the last few minutes, so we cannot "
+                    "accept another just now. Your message is still here: please send it again "
+                    f"in ten minutes, or email us at {sales_team_address()}.",
+                )
+            else:
+                _lead, created = receive_contact_request(form.cleaned_data, actor=request.user)
+                if created:
+                    count_submission(client_ip)
+                return redirect("contact_thanks")
+    return render(
+        request,
+        "public/contact.html",
+        {
+            "page_title": "Contact sales · NexusCore",
+            "page_description": "Ask NexusCore's team in Singapore about leads, GST tax "
+            "invoices, PDPA compliance or a plan for your organisation. We reply within one "
+            "working day.",
+            "form": form,
+        },
+    )
+
+
+@require_safe
+@cache_for_visitors
+def contact_thanks(request):
+    return render(
+        request,
+        "public/contact_thanks.html",
+        {
+            "page_title": "Thank you for your message · NexusCore",
+            "page_description": "Your message has reached NexusCore's team in Singapore.",
+        },
+    )
+
+
+@require_safe
+@cache_for_visitors
+def privacy(request):
+    return render(
+        request,
+        "public/privacy.html",
+        {
+            "page_title": "Privacy notice · NexusCore",
+            "page_description": "How NexusCore Pte. Ltd. collects, uses, keeps and protects "
+            "personal data under Singapore's PDPA, and how to make an access, correction or "
+            "deletion request.",
+        },
+    )
+
+
+@require_safe
+@cache_for_visitors
+def terms(request):
+    return render(
+        request,
+        "public/terms.html",
+        {
+            "page_title": "Terms of service · NexusCore",
+            "page_description": "The terms on which NexusCore Pte. Ltd. provides the NexusCore "
+            "service to organisations in Singapore.",
+        },
+    )
+
+
+@require_safe
+@cache_control(public=True, max_age=86400)
+def robots_txt(request):
+    """Every crawler may read the public site; the sitemap lists its pages."""
+    return render(
+        request,
+        "robots.txt",
+        {"sitemap_url": request.build_absolute_uri("/sitemap.xml")},
+        content_type="text/plain; charset=utf-8",
+    )

@@ -1,0 +1,271 @@
+"""Forms of the team and settings pages. Each clean_* turns input into the value stored."""
+
+import re
+import zoneinfo
+
+from django import forms
+
+from nexuscore.lib.singapore import (
+    gst_number_problem,
+    normalise_identifier,
+    uen_problem,
+)
+from tenants.models import Membership, Tenant
+from tenants.team import INVITABLE_ROLES, invitation_state, open_invitations
+
+Role = Membership.Role
+
+ROLE_HELP = {
+    Role.ADMIN: "manages the team, settings and activity log",
+    Role.MEMBER: "works with leads and invoices",
+    Role.VIEWER: "can look at leads and invoices, not change them",
+}
+
+
+def _role_choices(by: Membership):
+    """The roles `by` may hand out: only owners give the administrator role."""
+    roles = INVITABLE_ROLES if by.role == Role.OWNER else (Role.MEMBER, Role.VIEWER)
+    return [(role.value, role.label) for role in roles]
+
+
+class InvitationForm(forms.Form):
+    email = forms.EmailField(
+        label="Email address",
+        max_length=254,
+        widget=forms.EmailInput(attrs={"autocomplete": "off", "placeholder": "name@company.sg"}),
+        error_messages={
+            "required": "Enter the email address of the person to invite.",
+            "invalid": "Enter a whole email address, like name@company.sg.",
+        },
+    )
+    role = forms.ChoiceField(
+        label="Role",
+        error_messages={"invalid_choice": "Choose one of the roles in the list."},
+    )
+
+    def __init__(self, *args, by: Membership, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.by = by
+        self.fields["role"].choices = _role_choices(by)
+        self.fields["role"].initial = Role.MEMBER
+        self.fields["role"].help_text = "; ".join(
+            f"{Role(value).label}: {ROLE_HELP[value]}" for value, _ in _role_choices(by)
+        )
+
+    def clean_email(self):
+        email = self.cleaned_data["email"].strip().lower()
+        tenant = self.by.tenant
+        if Membership.objects.filter(tenant=tenant, user__email__iexact=email).exists():
+            raise forms.ValidationError(f"{email} is already a member of {tenant.name}.")
+        previous = open_invitations(tenant).filter(email__iexact=email).first()
+        if previous is not None and invitation_state(previous) == "pending":
+            raise forms.ValidationError(
+                f"{email} already has a pending invitation; use “Resend” in the list below if "
+                "it went astray."
+            )
+        return email
+
+
+class RoleForm(forms.Form):
+    role = forms.ChoiceField(
+        label="Role",
+        choices=[(role.value, role.label) for role in INVITABLE_ROLES],
+        error_messages={
+            "required": "Choose a role.",
+            "invalid_choice": "Choose administrator, member or viewer.",
+        },
+    )
+
+
+class TransferOwnershipForm(forms.Form):
+    new_owner = forms.ModelChoiceField(
+        label="New owner",
+        queryset=Membership.objects.none(),
+        empty_label="Choose a member",
+        error_messages={
+            "required": "Choose the member who will own the organisation.",
+            "invalid_choice": "Choose one of the members in the list.",
+        },
+    )
+    confirm = forms.BooleanField(
+        label="I understand that I will become an administrator and the new owner will control "
+        "the organisation, its billing and its team.",
+        error_messages={"required": "Tick the box to confirm the transfer."},
+    )
+
+    def __init__(self, *args, by: Membership, **kwargs):
+        super().__init__(*args, **kwargs)
+        field = self.fields["new_owner"]
+        field.queryset = (
+            Membership.objects.filter(tenant_id=by.tenant_id)
+            .exclude(pk=by.pk)
+            .select_related("user")
+            .order_by("user__name", "user__email")
+        )
+        field.label_from_instance = lambda m: (
+            f"{m.user.name or m.user.email} ({m.user.email}), {m.get_role_display().lower()}"
+        )
+
+
+def timezone_choices():
+    return [(name, name.replace("_", " ")) for name in sorted(zoneinfo.available_timezones())]
+
+
+POSTAL_CODE = re.compile(r"^[0-9]{6}$")
+PHONE = re.compile(r"^\+?[0-9]{8,15}$")
+
+
+class OrganisationSettingsForm(forms.Form):
+    """The organisation's profile, tax details, billing contact, time zone and sign-in rule.
+
+    `changes()` gives the cleaned values as Tenant fields, for tenants.team.update_settings().
+    """
+
+    name = forms.CharField(
+        label="Organisation name",
+        max_length=255,
+        error_messages={"required": "Enter your organisation's name."},
+    )
+    uen = forms.CharField(
+        label="UEN",
+        max_length=20,
+        required=False,
+        help_text="Your Unique Entity Number from ACRA, for example 201912345R.",
+    )
+    is_gst_registered = forms.BooleanField(label="Registered for GST", required=False)
+    gst_number = forms.CharField(
+        label="GST registration number",
+        max_length=20,
+        required=False,
+        help_text="Your UEN, or the M number IRAS gave you (for example M90364567L). Needed when "
+        "you are registered for GST.",
+    )
+    billing_email = forms.EmailField(
+        label="Billing email",
+        required=False,
+        help_text="Invoices and receipts go here.",
+        error_messages={"invalid": "Enter a whole email address, like accounts@company.sg."},
+    )
+    billing_phone = forms.CharField(label="Billing phone", max_length=20, required=False)
+    street = forms.CharField(label="Street address", max_length=200, required=False)
+    unit = forms.CharField(
+        label="Unit", max_length=20, required=False, help_text="For example #20-01."
+    )
+    postal_code = forms.CharField(
+        label="Postal code", max_length=20, required=False, help_text="6 digits, like 048616."
+    )
+    timezone = forms.ChoiceField(
+        label="Time zone",
+        help_text="Times on NexusCore are shown in this time zone.",
+        error_messages={
+            "required": "Choose a time zone.",
+            "invalid_choice": "Choose a time zone from the list, for example Asia/Singapore.",
+        },
+    )
+    requires_two_factor = forms.BooleanField(
+        label="Require two-factor authentication for every member",
+        required=False,
+        help_text="Members will need an authenticator app to open this organisation.",
+    )
+
+    def __init__(self, *args, tenant: Tenant, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.tenant = tenant
+        self.fields["timezone"].choices = timezone_choices()
+
+    @staticmethod
+    def initial_for(tenant: Tenant) -> dict:
+        address = tenant.billing_address or {}
+        return {
+            "name": tenant.name,
+            "uen": tenant.uen or "",
+            "is_gst_registered": tenant.is_gst_registered,
+            "gst_number": tenant.gst_number,
+            "billing_email": tenant.billing_email,
+            "billing_phone": tenant.billing_phone,
+            "street": address.get("street", ""),
+            "unit": address.get("unit", ""),
+            "postal_code": address.get("postal_code", ""),
+            "timezone": tenant.timezone or "Asia/Singapore",
+            "requires_two_factor": tenant.requires_two_factor,
+        }
+
+    def clean_name(self):
+        name = " ".join(self.cleaned_data["name"].split())
+        if not name:
+            raise forms.ValidationError("Enter your organisation's name.")
+        return name
+
+    def clean_uen(self):
+        uen = normalise_identifier(self.cleaned_data["uen"])
+        if not uen:
+            return None
+        problem = uen_problem(uen)
+        if problem:
+            raise forms.ValidationError(problem)
+        if Tenant.objects.filter(uen=uen).exclude(pk=self.tenant.pk).exists():
+            raise forms.ValidationError(
+                "Another organisation on NexusCore is registered with this UEN. Check it against "
+                "your ACRA record; if it is yours, contact us."
+            )
+        return uen
+
+    def clean_gst_number(self):
+        number = normalise_identifier(self.cleaned_data["gst_number"])
+        if number:
+            problem = gst_number_problem(number)
+            if problem:
+                raise forms.ValidationError(problem)
+        return number
+
+    def clean_billing_email(self):
+        return self.cleaned_data["billing_email"].strip().lower()
+
+    def clean_billing_phone(self):
+        phone = " ".join(self.cleaned_data["billing_phone"].split())
+        if phone and not PHONE.match(re.sub(r"[\s()\-]", "", phone)):
+            raise forms.ValidationError(
+                "Enter a phone number of 8 to 15 digits, for example +65 6123 4567."
+            )
+        return phone
+
+    def clean_street(self):
+        return " ".join(self.cleaned_data["street"].split())
+
+    def clean_unit(self):
+        return " ".join(self.cleaned_data["unit"].split())
+
+    def clean_postal_code(self):
+        code = self.cleaned_data["postal_code"].replace(" ", "")
+        if code and not POSTAL_CODE.match(code):
+            raise forms.ValidationError("A Singapore postal code has 6 digits, like 048616.")
+        return code
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("is_gst_registered") and "gst_number" in cleaned:
+            if not cleaned["gst_number"]:
+                self.add_error(
+                    "gst_number",
+                    "Enter your GST registration number, or untick “Registered for GST”.",
+                )
+        elif "gst_number" in cleaned:
+            # Not registered: a number kept from before would end up on invoices.
+            cleaned["gst_number"] = ""
+        return cleaned
+
+    def changes(self) -> dict:
+        data = self.cleaned_data
+        address_parts = {key: data[key] for key in ("street", "unit", "postal_code")}
+        address = {**address_parts, "country": "SG"} if any(address_parts.values()) else {}
+        return {
+            "name": data["name"],
+            "uen": data["uen"],
+            "is_gst_registered": data["is_gst_registered"],
+            "gst_number": data["gst_number"],
+            "billing_email": data["billing_email"],
+            "billing_phone": data["billing_phone"],
+            "billing_address": address,
+            "timezone": data["timezone"],
+            "requires_two_factor": data["requires_two_factor"],
+        }
