@@ -2,7 +2,7 @@
 
 1. Create `nexuscore_bench` afresh beside the developer's database (database.py).
 2. Migrate it and load the demo organisations with manage.py, as `make prepare` does.
-3. Time provisioning in a Django process on it (provisioning.py).
+3. Time provisioning and record_usage() in Django processes on it (provisioning.py, usage.py).
 4. Load the acme dashboard and a bare Django view through gunicorn (throughput.py).
 5. Drop the bench database, whatever happened.
 
@@ -45,17 +45,18 @@ def run_step(description: str, arguments: list[str], env: dict[str, str]) -> Non
         raise BenchFailure(f"{' '.join(arguments)} failed:\n{result.stdout}{result.stderr}")
 
 
-def time_provisioning(env: dict[str, str]) -> None:
-    """Its JSON lines go straight to our stdout; anything else it writes, to stderr."""
-    progress("timing provisioning")
-    command = [sys.executable, "-m", "nexuscore.bench.provisioning"]
+def time_in_django(module: str, env: dict[str, str]) -> None:
+    """Run a timing module in a Django process of its own on the bench database. Its JSON lines
+    go straight to our stdout; anything else it writes, to stderr."""
+    progress(f"timing {module}")
+    command = [sys.executable, "-m", f"nexuscore.bench.{module}"]
     result = subprocess.run(
         command, env=env, cwd=database.BASE_DIR, stdout=subprocess.PIPE, text=True
     )
     for line in result.stdout.splitlines():
         print(line, file=sys.stdout if line.startswith('{"metric"') else sys.stderr, flush=True)
     if result.returncode != 0:
-        raise BenchFailure("timing provisioning failed (see above)")
+        raise BenchFailure(f"timing {module} failed (see above)")
 
 
 def main() -> int:
@@ -68,7 +69,8 @@ def main() -> int:
     try:
         run_step("migrating", ["manage.py", "migrate_schemas", "--noinput", "-v", "0"], env)
         run_step("loading the demo organisations", ["manage.py", "seed_demo"], env)
-        time_provisioning(env)
+        time_in_django("provisioning", env)
+        time_in_django("usage", env)
         throughput.report(env)
         leads_bench.report(env)
     except BenchFailure as failure:

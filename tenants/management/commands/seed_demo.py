@@ -4,10 +4,13 @@ from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+from django_tenants.utils import schema_context
 
 from nexuscore.accounts.models import User
 from nexuscore.billing.models import Plan
 from nexuscore.leads.demo import create_demo_leads
+from nexuscore.leads.models import Lead
+from nexuscore.quotas.models import METRICS, current_period, record_usage
 from tenants.management.commands.ensure_public_site import ensure_public_site
 from tenants.models import Membership, Tenant
 from tenants.provisioning import provision_tenant
@@ -130,5 +133,13 @@ class Command(BaseCommand):
             )
         workers = [people[spec["owner"]]]
         workers += [people[email] for email, role in spec["members"] if role != "viewer"]
-        if with_leads:
-            create_demo_leads(tenant, workers, spec["leads"])  # nothing if it already has leads
+        if with_leads and create_demo_leads(tenant, workers, spec["leads"]):
+            self.count_this_periods_leads(tenant)
+
+    def count_this_periods_leads(self, tenant):
+        """Demo leads are bulk-inserted; count the current period's in the usage meter."""
+        start, _ = current_period(tenant, METRICS["leads.created"])
+        with schema_context(tenant.schema_name):
+            recent = Lead.objects.filter(created_at__gte=start).count()
+        if recent:
+            record_usage(tenant, "leads.created", recent, metadata={"demo": True})
