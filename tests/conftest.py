@@ -16,6 +16,7 @@ from nexuscore.accounts.models import User
 from tenants.middleware import forget_hosts
 from tenants.models import Tenant
 from tenants.schemas import fill_schema_pool
+from tests.browser import browser, site  # noqa: F401  (fixtures for the browser tests)
 from tests.fixtures_mfa import acme_requires_two_factor, staff_with_mfa  # noqa: F401
 
 PASSWORD = "nexuscore-demo"

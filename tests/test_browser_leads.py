@@ -6,9 +6,9 @@ from django_tenants.utils import schema_context
 from playwright.sync_api import expect
 
 from nexuscore.leads.models import Lead
-from tests.test_browser import ARTIFACTS, PASSWORD, browser, site  # noqa: F401 (fixtures)
+from tests.browser import ARTIFACTS, PASSWORD
 
-pytestmark = pytest.mark.browser
+pytestmark = pytest.mark.browser  # no django_db: its leads must be committed for gunicorn to see
 
 
 @pytest.fixture
@@ -30,7 +30,7 @@ def browser_leads(django_db_setup, django_db_blocker):
 
 # browser_leads comes first so that it is torn down after the browser: the ORM refuses to run
 # while Playwright's event loop is alive in this thread.
-def test_filter_and_change_a_status_inline(browser_leads, site, browser):  # noqa: F811
+def test_filter_and_change_a_status_inline(browser_leads, site, browser):
     base = f"http://acme.localhost:{site}"
     page = browser.new_page()
     page.goto(f"{base}/accounts/login/?next=/leads/")

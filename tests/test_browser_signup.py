@@ -3,22 +3,17 @@ creating an organisation, to its dashboard on its own host. Drives Debian's Chro
 Playwright against gunicorn serving the test database, with a mail outbox of its own.
 """
 
-import os
 import re
-import shutil
-import subprocess
-import sys
 from email import message_from_bytes, policy
 from pathlib import Path
 
 import pytest
-from django.db import connection
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from nexuscore.accounts.models import User
 from tenants.models import Tenant
 from tenants.schemas import fill_schema_pool
-from tests.test_browser import ARTIFACTS, ROOT, _free_port, _wait_for
+from tests.browser import ARTIFACTS, serve_test_database
 
 # django_db: without a test that asks for the database, pytest-django builds no test database
 # and the seeding and gunicorn would use the development one.
@@ -39,46 +34,15 @@ def signup_site(django_db_setup, django_db_blocker, tmp_path_factory):
     removed afterwards and the schema pool topped up again for the tests that follow.
     """
     data_dir = tmp_path_factory.mktemp("signup-data")
-    db = connection.settings_dict
-    url = f"postgresql://{db['USER']}:{db['PASSWORD']}@/{db['NAME']}?host={db['HOST']}"
-    port = _free_port()
-    env = {
-        **os.environ,
-        "DATABASE_URL": url,
-        "DJANGO_DEBUG": "0",
-        "NEXUSCORE_DATA_DIR": str(data_dir),
-    }
-    gunicorn = Path(sys.executable).parent / "gunicorn"
-    server = subprocess.Popen(
-        [str(gunicorn), "nexuscore.wsgi", "-w", "1", "-b", f"127.0.0.1:{port}"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
     try:
-        _wait_for(port)
-        yield port, data_dir / "outbox"
+        with serve_test_database(NEXUSCORE_DATA_DIR=str(data_dir)) as port:
+            yield port, data_dir / "outbox"
     finally:
-        server.terminate()
-        server.wait(timeout=10)
         with django_db_blocker.unblock():
             for tenant in Tenant.objects.filter(schema_name=SLUG):
                 tenant.delete(force_drop=True)
             User.objects.filter(email=EMAIL).delete()
             fill_schema_pool(2)
-
-
-@pytest.fixture
-def browser():
-    ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=shutil.which("chromium"),
-            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run"],
-        )
-        yield chromium
-        chromium.close()
 
 
 def _confirmation_link(outbox: Path, port: int) -> str:
