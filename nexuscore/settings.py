@@ -319,5 +319,8 @@ LOGGING = {
 
 # NexusCore's own details, printed on tax invoices.
 NEXUSCORE_LEGAL_NAME = os.environ.get("NEXUSCORE_LEGAL_NAME", "NexusCore Pte. Ltd.")
+NEXUSCORE_ADDRESS = os.environ.get(
+    "NEXUSCORE_ADDRESS", "1 Marina Boulevard #28-00\nSingapore 018989"
+)
 NEXUSCORE_UEN = os.environ.get("NEXUSCORE_UEN", "201912345R")
 NEXUSCORE_GST_NUMBER = os.environ.get("NEXUSCORE_GST_NUMBER", "201912345R")
