@@ -2,7 +2,8 @@
 
 1. Create `nexuscore_bench` afresh beside the developer's database (database.py).
 2. Migrate it and load the demo organisations with manage.py, as `make prepare` does.
-3. Time provisioning and record_usage() in Django processes on it (provisioning.py, usage.py).
+3. Time provisioning, record_usage() and an invoice PDF in Django processes on it
+   (provisioning.py, usage.py, pdf.py).
 4. Load the acme dashboard and a bare Django view through gunicorn (throughput.py).
 5. Drop the bench database, whatever happened.
 
@@ -71,6 +72,7 @@ def main() -> int:
         run_step("loading the demo organisations", ["manage.py", "seed_demo"], env)
         time_in_django("provisioning", env)
         time_in_django("usage", env)
+        time_in_django("pdf", env)
         throughput.report(env)
         leads_bench.report(env)
     except BenchFailure as failure:
