@@ -4,15 +4,7 @@ from django.conf import settings
 from django.utils.functional import SimpleLazyObject
 
 from tenants.hosts import public_url
-from tenants.middleware import current_membership
-from tenants.models import Membership
-
-
-def _memberships(request):
-    user = getattr(request, "user", None)  # absent on pages answered before authentication
-    if user is None or not user.is_authenticated:
-        return []
-    return list(Membership.objects.of_user(user))
+from tenants.middleware import current_membership, user_memberships
 
 
 def site(request):
@@ -23,6 +15,6 @@ def site(request):
         "on_tenant_host": on_tenant_host,
         "tenant": tenant if on_tenant_host else None,
         "membership": current_membership(request) if on_tenant_host else None,
-        "user_memberships": SimpleLazyObject(lambda: _memberships(request)),
+        "user_memberships": SimpleLazyObject(lambda: user_memberships(request)),
         "public_site_url": public_url(request, "") if on_tenant_host else "",
     }

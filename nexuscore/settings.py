@@ -127,6 +127,7 @@ TEMPLATES = [
                 "django.template.context_processors.csp",
                 "nexuscore.context_processors.site",
             ],
+            "builtins": ["nexuscore.lib.icons"],  # {% icon %} in every template
         },
     },
 ]

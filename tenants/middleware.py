@@ -39,21 +39,25 @@ class TenantMiddleware(TenantMainMiddleware):
         return copy.copy(cached[1])
 
 
+def user_memberships(request) -> list[Membership]:
+    """The signed-in person's memberships in organisations that are not closed, by organisation
+    name (one query per request, then cached). The layout's organisation switcher lists them and
+    current_membership() picks this host's from them."""
+    if not hasattr(request, "_memberships"):
+        user = getattr(request, "user", None)  # absent on pages answered before authentication
+        memberships = []
+        if user is not None and user.is_authenticated:
+            memberships = list(Membership.objects.of_user(user))
+        request._memberships = memberships
+    return request._memberships
+
+
 def current_membership(request) -> Membership | None:
-    """The signed-in person's membership in this host's organisation (one query, then cached)."""
-    if not hasattr(request, "_membership"):
-        tenant = getattr(request, "tenant", None)
-        user = getattr(request, "user", None)
-        membership = None
-        if (
-            tenant is not None
-            and not tenant.is_public
-            and user is not None
-            and user.is_authenticated
-        ):
-            membership = Membership.objects.filter(tenant=tenant, user=user).first()
-        request._membership = membership
-    return request._membership
+    """The signed-in person's membership in this host's organisation, or None."""
+    tenant = getattr(request, "tenant", None)
+    if tenant is None or tenant.is_public:
+        return None
+    return next((m for m in user_memberships(request) if m.tenant_id == tenant.pk), None)
 
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}

@@ -128,6 +128,17 @@ class Tenant(TenantMixin):
     def is_read_only(self) -> bool:
         return self.status != self.Status.ACTIVE
 
+    @property
+    def trial_days_left(self) -> int:
+        """Whole days until the free trial ends: 0 on its last day, once over, or with none."""
+        if self.trial_ends_at is None:
+            return 0
+        return max(0, (self.trial_ends_at - timezone.now()).days)
+
+    def trial_plan_name(self) -> str:
+        """The name of the plan the organisation is on (for the trial banner), in one query."""
+        return self.subscriptions.live().values_list("plan__name", flat=True).first() or ""
+
     def clean(self):
         super().clean()
         if self.uen:
