@@ -318,6 +318,12 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "WARNING"}, "pgserver": {"level": "WARNING"}},
 }
 
+# Stripe: with no keys set, billing pages say billing is not configured and the webhook refuses
+# everything.
+STRIPE_SECRET_KEY = os.environ.get("STRIPE_SECRET_KEY", "")
+STRIPE_WEBHOOK_SECRET = os.environ.get("STRIPE_WEBHOOK_SECRET", "")
+WEBHOOK_MAX_ATTEMPTS = int(os.environ.get("WEBHOOK_MAX_ATTEMPTS", "8"))
+
 # NexusCore's own details, printed on tax invoices.
 NEXUSCORE_LEGAL_NAME = os.environ.get("NEXUSCORE_LEGAL_NAME", "NexusCore Pte. Ltd.")
 NEXUSCORE_ADDRESS = os.environ.get(

@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from nexuscore.accounts import views as accounts_views
+from nexuscore.billing.webhooks import stripe_webhook
 from nexuscore.health.views import health
 
 urlpatterns = [
@@ -18,6 +19,7 @@ urlpatterns = [
     ),
     path("accounts/", include("nexuscore.accounts.urls")),
     path("accounts/", include("allauth.urls")),
+    path("webhooks/stripe/", stripe_webhook, name="stripe_webhook"),
     path("admin/", admin.site.urls),
     path("health/", health, name="health"),
 ]

@@ -331,3 +331,44 @@ class InvoiceSequence(models.Model):
         sequence.last_value += 1
         sequence.save(update_fields=["last_value"])
         return sequence.last_value
+
+
+# --- Webhooks ------------------------------------------------------------------------------------
+
+
+class WebhookEvent(models.Model):
+    """An event a payment provider sent us, stored before it is processed.
+
+    The provider's event id is unique, so a second delivery of the same event is recognised and
+    changes nothing. Processing retries with exponential backoff until it succeeds or runs out of
+    attempts; staff can replay a failed event from the admin.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        PROCESSED = "processed", "Processed"
+        IGNORED = "ignored", "Ignored (no handler)"
+        FAILED = "failed", "Failed"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    service = models.CharField(max_length=20, default="stripe")
+    event_id = models.CharField(max_length=255)
+    event_type = models.CharField(max_length=100)
+    payload = models.JSONField()
+    status = models.CharField(max_length=10, choices=Status, default=Status.PENDING)
+    error = models.TextField(blank=True, default="")
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["service", "event_id"], name="one_row_per_event"),
+        ]
+        indexes = [models.Index(fields=["status", "created_at"], name="webhook_status_recent")]
+
+    def __str__(self):
+        return f"{self.service} {self.event_type} {self.event_id}"

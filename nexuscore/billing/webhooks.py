@@ -1,0 +1,147 @@
+"""The Stripe webhook: verify, de-duplicate on the event id, store, hand off, process.
+
+Stripe delivers each event at least once and in any order. The endpoint answers at once: it
+checks the signature (300 s tolerance), stores a WebhookEvent and enqueues its processing in the
+same transaction (django-q2's queue is a table in the same database), and says 200. A second
+delivery of a stored event changes nothing. Processing runs a handler per event type; an event
+whose handler fails is tried again with exponential backoff, up to settings.WEBHOOK_MAX_ATTEMPTS,
+then shows as failed in the staff admin, which can replay it. Types with no handler are stored
+and marked ignored.
+"""
+
+import json
+import logging
+from datetime import timedelta
+
+import stripe
+from django.conf import settings
+from django.db import transaction
+from django.http import HttpResponse, JsonResponse
+from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+from django_q.models import Schedule
+from django_q.tasks import async_task
+
+from nexuscore.audit.models import record_event
+from nexuscore.billing.models import Subscription, WebhookEvent
+
+log = logging.getLogger(__name__)
+TOLERANCE_SECONDS = 300
+
+
+class NotYetKnown(Exception):
+    """The event refers to something we have not recorded yet (events arrive in any order):
+    worth trying again later."""
+
+
+@csrf_exempt  # Stripe signs its requests instead; a bad signature stores nothing
+@require_POST
+def stripe_webhook(request):
+    secret = settings.STRIPE_WEBHOOK_SECRET
+    if not secret:
+        return HttpResponse("Stripe is not configured here.", status=400, content_type="text/plain")
+    try:
+        stripe.WebhookSignature.verify_header(
+            request.body.decode("utf-8"),
+            request.headers.get("Stripe-Signature", ""),
+            secret,
+            TOLERANCE_SECONDS,
+        )
+        event = json.loads(request.body)
+        event_id, event_type = str(event["id"]), str(event["type"])
+    except (stripe.SignatureVerificationError, UnicodeDecodeError, ValueError, KeyError, TypeError):
+        return HttpResponse("Invalid signature or payload.", status=400, content_type="text/plain")
+    with transaction.atomic():
+        webhook, created = WebhookEvent.objects.get_or_create(
+            service="stripe",
+            event_id=event_id,
+            defaults={"event_type": event_type, "payload": event},
+        )
+        if created:
+            async_task("nexuscore.billing.webhooks.process_webhook_event", str(webhook.pk))
+    return JsonResponse({"received": True, "duplicate": not created})
+
+
+def backoff(attempts: int) -> timedelta:
+    """1, 2, 4, 8 ... minutes after the first, second, third ... failure, at most 6 hours."""
+    return timedelta(minutes=min(2 ** (attempts - 1), 360))
+
+
+def process_webhook_event(webhook_id: str) -> str:
+    """Apply one stored event; safe to run twice (a processed event is left alone)."""
+    with transaction.atomic():
+        webhook = WebhookEvent.objects.select_for_update().get(pk=webhook_id)
+        if webhook.status in (WebhookEvent.Status.PROCESSED, WebhookEvent.Status.IGNORED):
+            return webhook.status
+        handler = HANDLERS.get(webhook.event_type)
+        now = timezone.now()
+        if handler is None:
+            webhook.status, webhook.processed_at = WebhookEvent.Status.IGNORED, now
+        else:
+            try:
+                with transaction.atomic():
+                    handler(webhook.payload["data"]["object"])
+            except Exception as error:  # any failure is recorded and retried, never lost
+                log.warning("webhook %s failed: %r", webhook.event_id, error)
+                _schedule_retry(webhook, error, now)
+            else:
+                webhook.status, webhook.processed_at, webhook.error = (
+                    WebhookEvent.Status.PROCESSED,
+                    now,
+                    "",
+                )
+        webhook.save()
+        return webhook.status
+
+
+def _schedule_retry(webhook, error, now) -> None:
+    webhook.attempts += 1
+    webhook.error = f"{type(error).__name__}: {error}"
+    if webhook.attempts >= settings.WEBHOOK_MAX_ATTEMPTS:
+        webhook.status, webhook.next_attempt_at = WebhookEvent.Status.FAILED, None
+        return
+    webhook.status = WebhookEvent.Status.PENDING
+    webhook.next_attempt_at = now + backoff(webhook.attempts)
+    Schedule.objects.create(
+        name=f"retry webhook {webhook.pk} #{webhook.attempts}",
+        func="nexuscore.billing.webhooks.process_webhook_event",
+        args=repr(str(webhook.pk)) + ",",
+        schedule_type=Schedule.ONCE,
+        repeats=1,
+        next_run=webhook.next_attempt_at,
+    )
+
+
+def replay(webhook: WebhookEvent) -> str:
+    """Staff: process a failed or ignored event again, now (for example after a fix)."""
+    WebhookEvent.objects.filter(pk=webhook.pk).update(
+        status=WebhookEvent.Status.PENDING, attempts=0, next_attempt_at=None
+    )
+    return process_webhook_event(str(webhook.pk))
+
+
+# --- Handlers: one per event type, given the event's `data.object` ---------------------------
+
+
+def trial_will_end(subscription_object: dict) -> None:
+    """customer.subscription.trial_will_end: Stripe's notice, three days ahead, kept in the
+    organisation's activity log. The subscription may not be linked yet: try again later."""
+    subscription = (
+        Subscription.objects.filter(stripe_subscription_id=subscription_object.get("id", ""))
+        .select_related("tenant")
+        .first()
+    )
+    if subscription is None:
+        raise NotYetKnown(f"no subscription {subscription_object.get('id')!r} yet")
+    record_event(
+        "billing.trial_will_end",
+        tenant=subscription.tenant,
+        data={"stripe_subscription": subscription.stripe_subscription_id},
+        schema_name=subscription.tenant.schema_name,
+    )
+
+
+HANDLERS = {
+    "customer.subscription.trial_will_end": trial_will_end,
+}

@@ -1,0 +1,142 @@
+"""The Stripe webhook: real signatures over payloads shaped like Stripe's own example objects."""
+
+import hashlib
+import hmac
+import json
+import time
+from pathlib import Path
+
+import pytest
+from django_q.models import Schedule
+from django_tenants.utils import schema_context
+
+from nexuscore.audit.models import Event
+from nexuscore.billing.models import WebhookEvent
+from nexuscore.billing.webhooks import process_webhook_event
+from tests.conftest import client_for
+
+SECRET = "whsec_test_nexuscore"
+FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "stripe" / "objects.json"
+
+
+def _stripe_object(name):
+    return json.loads(FIXTURES.read_text())["resources"][name]
+
+
+def _event(event_type, data_object, event_id="evt_test_1"):
+    event = _stripe_object("event")
+    return {**event, "id": event_id, "type": event_type, "data": {"object": data_object}}
+
+
+def _signature(body: bytes, secret=SECRET, at=None) -> str:
+    timestamp = int(at if at is not None else time.time())
+    signed = f"{timestamp}.".encode() + body
+    digest = hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
+    return f"t={timestamp},v1={digest}"
+
+
+def _deliver(event, secret=SECRET, at=None, body=None):
+    body = body if body is not None else json.dumps(event).encode()
+    return client_for(None).post(
+        "/webhooks/stripe/",
+        body,
+        content_type="application/json",
+        HTTP_STRIPE_SIGNATURE=_signature(body, secret, at),
+    )
+
+
+@pytest.fixture(autouse=True)
+def _webhook_secret(settings):
+    settings.STRIPE_WEBHOOK_SECRET = SECRET
+
+
+def test_a_signed_event_is_stored_and_processed(db):
+    event = _event("plan.created", _stripe_object("price"))
+    response = _deliver(event)
+    assert response.status_code == 200
+    assert response.json() == {"received": True, "duplicate": False}
+    stored = WebhookEvent.objects.get(event_id="evt_test_1")
+    assert (stored.event_type, stored.status) == ("plan.created", WebhookEvent.Status.IGNORED)
+    assert stored.payload["data"]["object"]["id"] == event["data"]["object"]["id"]
+
+
+def test_the_same_event_three_times_is_stored_once(db):
+    event = _event("plan.created", _stripe_object("price"))
+    answers = [_deliver(event).json()["duplicate"] for _ in range(3)]
+    assert answers == [False, True, True]
+    assert WebhookEvent.objects.filter(event_id="evt_test_1").count() == 1
+
+
+def test_a_forged_signature_is_refused_and_nothing_stored(db):
+    event = _event("plan.created", _stripe_object("price"))
+    assert _deliver(event, secret="whsec_guessed").status_code == 400
+    body = json.dumps(event).encode()
+    tampered = body.replace(b"plan.created", b"plan.deleted")
+    response = client_for(None).post(
+        "/webhooks/stripe/", tampered, content_type="application/json",
+        HTTP_STRIPE_SIGNATURE=_signature(body),
+    )  # fmt: skip
+    assert response.status_code == 400
+    assert not WebhookEvent.objects.exists()
+
+
+def test_a_timestamp_outside_the_tolerance_is_refused(db):
+    event = _event("plan.created", _stripe_object("price"))
+    assert _deliver(event, at=time.time() - 301).status_code == 400
+    assert _deliver(event, at=time.time() - 250).status_code == 200
+
+
+@pytest.mark.parametrize("body", [b"", b"not json", b"[]", b'{"id": "evt_x"}', b"\xff\xfe"])
+def test_garbage_is_refused_cleanly(db, body):
+    response = _deliver(None, body=body)
+    assert response.status_code == 400
+    assert not WebhookEvent.objects.exists()
+
+
+def test_without_a_secret_everything_is_refused(db, settings):
+    settings.STRIPE_WEBHOOK_SECRET = ""
+    event = _event("plan.created", _stripe_object("price"))
+    assert _deliver(event).status_code == 400
+    assert not WebhookEvent.objects.exists()
+
+
+def test_only_post(db):
+    assert client_for(None).get("/webhooks/stripe/").status_code == 405
+
+
+def test_an_early_event_fails_then_succeeds_on_retry(acme):
+    subscription_object = _stripe_object("subscription")
+    event = _event("customer.subscription.trial_will_end", subscription_object, "evt_early")
+    _deliver(event)
+    stored = WebhookEvent.objects.get(event_id="evt_early")
+    assert (stored.status, stored.attempts) == (WebhookEvent.Status.PENDING, 1)
+    assert "NotYetKnown" in stored.error and stored.next_attempt_at is not None
+    assert Schedule.objects.filter(name__startswith=f"retry webhook {stored.pk}").exists()
+
+    # The subscription is linked (checkout completed), then the retry runs.
+    acme.subscriptions.live().update(stripe_subscription_id=subscription_object["id"])
+    assert process_webhook_event(str(stored.pk)) == WebhookEvent.Status.PROCESSED
+    assert process_webhook_event(str(stored.pk)) == WebhookEvent.Status.PROCESSED  # twice: same
+    with schema_context("acme"):
+        assert Event.objects.filter(event_type="billing.trial_will_end").count() == 1
+
+
+def test_retries_stop_after_the_limit_and_staff_can_replay(acme, settings, staff_with_mfa):
+    settings.WEBHOOK_MAX_ATTEMPTS = 2
+    subscription_object = _stripe_object("subscription")
+    _deliver(_event("customer.subscription.trial_will_end", subscription_object, "evt_stuck"))
+    stored = WebhookEvent.objects.get(event_id="evt_stuck")
+    process_webhook_event(str(stored.pk))
+    stored.refresh_from_db()
+    assert (stored.status, stored.attempts) == (WebhookEvent.Status.FAILED, 2)
+
+    acme.subscriptions.live().update(stripe_subscription_id=subscription_object["id"])
+    staff = client_for(None, staff_with_mfa)
+    assert staff.get("/admin/billing/webhookevent/?status__exact=failed").status_code == 200
+    response = staff.post(
+        "/admin/billing/webhookevent/",
+        {"action": "replay_events", "_selected_action": [str(stored.pk)]},
+    )
+    assert response.status_code == 302
+    stored.refresh_from_db()
+    assert stored.status == WebhookEvent.Status.PROCESSED
