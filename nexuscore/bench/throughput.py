@@ -172,7 +172,7 @@ def ensure_wrk() -> str | None:
     return shutil.which("wrk")
 
 
-def run_wrk(wrk: str, port: int, headers: dict[str, str], seconds: int) -> Load:
+def run_wrk(wrk: str, port: int, headers: dict[str, str], seconds: int, path: str = "/") -> Load:
     header_options = [
         option for name, value in headers.items() for option in ("-H", f"{name}: {value}")
     ]
@@ -184,7 +184,7 @@ def run_wrk(wrk: str, port: int, headers: dict[str, str], seconds: int) -> Load:
         "-s",
         str(WRK_SCRIPT),
         *header_options,
-        f"http://127.0.0.1:{port}/",
+        f"http://127.0.0.1:{port}{path}",
     ]
     result = subprocess.run(command, capture_output=True, text=True)
     if result.returncode != 0:
@@ -203,13 +203,13 @@ def run_wrk(wrk: str, port: int, headers: dict[str, str], seconds: int) -> Load:
     )
 
 
-def python_client(port: int, headers: dict[str, str], deadline: float, tally: dict) -> None:
+def python_client(port: int, path: str, headers: dict[str, str], deadline: float, tally) -> None:
     """One connection's requests until `deadline` (http.client reconnects after a close)."""
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     while time.monotonic() < deadline:
         start = time.perf_counter()
         try:
-            connection.request("GET", "/", headers=headers)
+            connection.request("GET", path, headers=headers)
             response = connection.getresponse()
             response.read()
         except (OSError, http.client.HTTPException):
@@ -222,12 +222,12 @@ def python_client(port: int, headers: dict[str, str], deadline: float, tally: di
     connection.close()
 
 
-def run_python_load(port: int, headers: dict[str, str], seconds: int) -> Load:
+def run_python_load(port: int, headers: dict[str, str], seconds: int, path: str = "/") -> Load:
     """The stand-in for wrk: CONNECTIONS threads, each a keep-alive http.client connection."""
     deadline = time.monotonic() + seconds
     tallies = [{"latencies": [], "errors": 0} for _ in range(CONNECTIONS)]
     threads = [
-        threading.Thread(target=python_client, args=(port, headers, deadline, tally))
+        threading.Thread(target=python_client, args=(port, path, headers, deadline, tally))
         for tally in tallies
     ]
     start = time.perf_counter()
@@ -246,16 +246,16 @@ def run_python_load(port: int, headers: dict[str, str], seconds: int) -> Load:
     )
 
 
-def run_load(wrk: str | None, port: int, headers: dict[str, str], seconds: int) -> Load:
+def run_load(wrk: str | None, port: int, headers: dict[str, str], seconds: int, path="/") -> Load:
     if wrk:
-        return run_wrk(wrk, port, headers, seconds)
-    return run_python_load(port, headers, seconds)
+        return run_wrk(wrk, port, headers, seconds, path)
+    return run_python_load(port, headers, seconds, path)
 
 
-def load(wrk: str | None, port: int, headers: dict[str, str]) -> Load:
-    """Warm up (the result is discarded), then measure."""
-    run_load(wrk, port, headers, WARM_UP_SECONDS)
-    return run_load(wrk, port, headers, SECONDS)
+def load(wrk: str | None, port: int, headers: dict[str, str], path: str = "/") -> Load:
+    """Warm up on `path` (the result is discarded), then measure."""
+    run_load(wrk, port, headers, WARM_UP_SECONDS, path)
+    return run_load(wrk, port, headers, SECONDS, path)
 
 
 # --- The report -------------------------------------------------------------------------------

@@ -135,37 +135,6 @@ def _step(name: str, env: dict) -> None:
         raise BenchFailure(f"the leads bench step {name!r} failed (see above)")
 
 
-def _load_path(wrk, port, headers, path) -> throughput.Load:
-    """throughput.load for another path than /."""
-    if not wrk:
-        raise BenchFailure("the leads bench needs wrk")
-
-    def run(seconds):
-        options = [option for k, v in headers.items() for option in ("-H", f"{k}: {v}")]
-        command = [
-            wrk, f"-t{throughput.THREADS}", f"-c{throughput.CONNECTIONS}", f"-d{seconds}s",
-            "-s", str(throughput.WRK_SCRIPT), *options, f"http://127.0.0.1:{port}{path}",
-        ]  # fmt: skip
-        result = subprocess.run(command, capture_output=True, text=True)
-        if result.returncode != 0:
-            raise BenchFailure(f"wrk failed:\n{result.stdout}{result.stderr}")
-        values = {}
-        for line in result.stdout.splitlines():
-            name, _, number = line.partition(" ")
-            if name.startswith("bench_"):
-                values[name] = int(number)
-        return throughput.Load(
-            rps=values["bench_requests"] / (values["bench_duration_us"] / 1_000_000),
-            p50_ms=values["bench_p50_us"] / 1000,
-            p95_ms=values["bench_p95_us"] / 1000,
-            errors=values["bench_errors"],
-            generator=f"wrk -t{throughput.THREADS} -c{throughput.CONNECTIONS} -d{seconds}s",
-        )
-
-    run(throughput.WARM_UP_SECONDS)
-    return run(throughput.SECONDS)
-
-
 def report(env: dict) -> None:
     """Every leads line, on the database `env` names (migrated and seeded with the demo)."""
     progress(f"adding {LEADS:,} leads to acme")
@@ -180,7 +149,7 @@ def report(env: dict) -> None:
             if status != 200 or expected.encode() not in body:
                 raise BenchFailure(f"GET {path} answered {status}; not timing it")
             progress(f"loading {path} for {throughput.SECONDS} s")
-            result = _load_path(wrk, port, headers, path)
+            result = throughput.load(wrk, port, headers, path)
             throughput.report_load(name, result, p95_goal=throughput.P95_GOAL_MS)
             metric(
                 f"{name}_ratio",
