@@ -24,6 +24,7 @@ IMPORT_ROWS = 10_000
 IMPORT_GOAL_S = 10
 PAGES = [("leads_list", "/leads/", "Leads"), ("leads_search", "/leads/?q=tan", "Leads")]
 BENCH_DATABASE = "nexuscore_bench_leads"
+FLOOR_PATH = "/bench-floor/"  # nexuscore/bench/floor_urls.py
 
 
 # --- Steps inside Django ------------------------------------------------------------------------
@@ -135,6 +136,19 @@ def _step(name: str, env: dict) -> None:
         raise BenchFailure(f"the leads bench step {name!r} failed (see above)")
 
 
+def measure_signed_in_floor(env: dict, wrk) -> throughput.Load:
+    """The bound on every signed-in page: nexuscore/bench/floor.py, served and loaded the same
+    way as the list."""
+    floor_env = {**env, "DJANGO_SETTINGS_MODULE": "nexuscore.bench.floor_settings"}
+    with throughput.gunicorn("nexuscore.wsgi", floor_env) as port:
+        headers = {"Host": f"{throughput.TENANT_HOST}:{port}", "Cookie": throughput.sign_in(port)}
+        status, _, body = throughput.fetch(port, FLOOR_PATH, headers)
+        if status != 200 or body != b"signed-in floor":
+            raise BenchFailure(f"GET {FLOOR_PATH} answered {status}; not timing it")
+        progress(f"loading the signed-in floor for {throughput.SECONDS} s")
+        return throughput.load(wrk, port, headers, FLOOR_PATH)
+
+
 def report(env: dict) -> None:
     """Every leads line, on the database `env` names (migrated and seeded with the demo)."""
     progress(f"adding {LEADS:,} leads to acme")
@@ -142,6 +156,15 @@ def report(env: dict) -> None:
     wrk = throughput.ensure_wrk()
     bare = throughput.measure_bare_view(env, wrk)
     throughput.report_load("leads_bare_view", bare)
+    floor = measure_signed_in_floor(env, wrk)
+    throughput.report_load("signed_in_floor", floor)
+    metric(
+        "signed_in_floor_ratio",
+        round(floor.rps / bare.rps, 3),
+        "ratio",
+        note="a page that only checks the session, user and membership"
+        " (nexuscore/bench/floor_urls.py): no signed-in page can do better",
+    )
     with throughput.gunicorn("nexuscore.wsgi", env) as port:
         headers = {"Host": f"{throughput.TENANT_HOST}:{port}", "Cookie": throughput.sign_in(port)}
         for name, path, expected in PAGES:
