@@ -323,6 +323,14 @@ LOGGING = {
 STRIPE_SECRET_KEY = os.environ.get("STRIPE_SECRET_KEY", "")
 STRIPE_WEBHOOK_SECRET = os.environ.get("STRIPE_WEBHOOK_SECRET", "")
 WEBHOOK_MAX_ATTEMPTS = int(os.environ.get("WEBHOOK_MAX_ATTEMPTS", "8"))
+# Where the Stripe SDK sends its requests (tests point it at a local fake), how often it retries
+# a request that failed on the network (each carries an idempotency key), and the optional Stripe
+# tax rate (9 % GST, exclusive) that Checkout puts on standard-rated subscriptions.
+STRIPE_API_BASE = os.environ.get("STRIPE_API_BASE", "https://api.stripe.com")
+STRIPE_MAX_NETWORK_RETRIES = int(os.environ.get("STRIPE_MAX_NETWORK_RETRIES", "2"))
+STRIPE_GST_TAX_RATE = os.environ.get("STRIPE_GST_TAX_RATE", "")
+# Days an organisation keeps working after a failed payment before it becomes read-only.
+BILLING_GRACE_DAYS = int(os.environ.get("BILLING_GRACE_DAYS", "7"))
 
 # NexusCore's own details, printed on tax invoices.
 NEXUSCORE_LEGAL_NAME = os.environ.get("NEXUSCORE_LEGAL_NAME", "NexusCore Pte. Ltd.")

@@ -8,6 +8,7 @@ settings.TENANT_CACHE_SECONDS (changes made in the same process are seen at once
 import copy
 import threading
 import time
+from datetime import timedelta
 
 from django.conf import settings
 from django.contrib import messages
@@ -73,9 +74,23 @@ def trial_has_ended(tenant) -> bool:
     return tenant.trial_ends_at is not None and tenant.trial_ends_at <= timezone.now()
 
 
+def payment_grace_has_ended(tenant) -> bool:
+    """Whether a payment has been overdue for longer than the grace period.
+
+    Contract with billing (nexuscore/billing/dunning.py): `Tenant.payment_overdue_since` is set
+    when a payment fails and cleared when one succeeds; the organisation stays writable for
+    settings.BILLING_GRACE_DAYS after it. Like the trial, read from the cached tenant row.
+    """
+    since = tenant.payment_overdue_since
+    return since is not None and since + timedelta(days=settings.BILLING_GRACE_DAYS) <= (
+        timezone.now()
+    )
+
+
 class MembershipMiddleware:
-    """Closed organisations answer nothing; suspended ones, and those whose trial ended without
-    a payment, are read-only (signing in and out still works, and so does paying)."""
+    """Closed organisations answer nothing; suspended ones, those whose trial ended without a
+    payment and those whose payment is overdue past the grace period are read-only (signing in
+    and out still works, and so does paying)."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -87,22 +102,31 @@ class MembershipMiddleware:
                 return render(request, "errors/closed.html", {"tenant": tenant}, status=410)
             # The layout's trial banner and the read-only page say why, from this.
             request.trial_has_ended = trial_has_ended(tenant)
+            request.payment_grace_has_ended = payment_grace_has_ended(tenant)
             writes = request.method not in SAFE_METHODS
             if writes and not request.path.startswith("/accounts/"):
-                # An organisation whose trial ended must still be able to choose a plan and pay.
-                trial_blocks = request.trial_has_ended and not request.path.startswith("/billing/")
-                if tenant.is_read_only or trial_blocks:
+                # An organisation whose trial ended or whose payment is overdue must still be
+                # able to choose a plan and pay.
+                unpaid = request.trial_has_ended or request.payment_grace_has_ended
+                billing_blocks = unpaid and not request.path.startswith("/billing/")
+                if tenant.is_read_only or billing_blocks:
                     return self.refuse_write(request, tenant)
         return self.get_response(request)
 
     def refuse_write(self, request, tenant):
         """The read-only page (403). htmx swaps no 403, so an HTMX request gets the page
         reloaded instead, with a toast saying why nothing was saved."""
-        context = {"tenant": tenant, "trial_has_ended": request.trial_has_ended}
+        context = {
+            "tenant": tenant,
+            "trial_has_ended": request.trial_has_ended,
+            "payment_grace_has_ended": request.payment_grace_has_ended,
+        }
         response = render(request, "errors/read_only.html", context, status=403)
         if getattr(request, "htmx", False):
             if tenant.is_read_only:
                 reason = f"{tenant.name} is suspended, so it is read-only."
+            elif request.payment_grace_has_ended:
+                reason = f"a payment for {tenant.name} is overdue; pay it on the billing page."
             else:
                 reason = f"the free trial of {tenant.name} has ended; choose a plan to carry on."
             messages.error(request, f"Nothing was saved: {reason}")

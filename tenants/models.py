@@ -87,6 +87,9 @@ class Tenant(TenantMixin):
         related_name="owned_tenants",
     )
     trial_ends_at = models.DateTimeField(null=True, blank=True)
+    # Billing's dunning (nexuscore/billing/dunning.py): set when a payment fails, cleared when
+    # one succeeds; read-only once settings.BILLING_GRACE_DAYS have passed since.
+    payment_overdue_since = models.DateTimeField(null=True, blank=True)
     status = models.CharField(max_length=10, choices=Status, default=Status.ACTIVE)
     requires_two_factor = models.BooleanField(
         "require two-factor authentication",

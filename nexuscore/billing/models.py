@@ -372,3 +372,44 @@ class WebhookEvent(models.Model):
 
     def __str__(self):
         return f"{self.service} {self.event_type} {self.event_id}"
+
+
+# --- Idempotency ---------------------------------------------------------------------------------
+
+
+class IdempotencyRecord(models.Model):
+    """The first answer to a state-changing POST that carried an idempotency key (seed ERD).
+
+    The same key with the same payload gets that answer again instead of running twice; the same
+    key with another payload is refused (409). Records expire (`expires_at`) and a daily task
+    deletes them (billing.tasks.delete_expired_idempotency_records).
+
+    The table is in the public schema, shared by every organisation, while the keys come from
+    clients, for the capture form from anyone on the internet. Keys are therefore stored scoped
+    by the schema they were used in ("acme:<key>"): a key chosen on one organisation's host can
+    neither replay another organisation's answer nor block its requests with a 409.
+    See nexuscore/billing/idempotency.py for the helper views use.
+    """
+
+    class Status(models.TextChoices):
+        PROCESSING = "processing", "Processing"
+        COMPLETED = "completed", "Completed"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    key = models.CharField(max_length=255, unique=True, help_text="<schema>:<client's key>")
+    request_path = models.CharField(max_length=500)
+    request_method = models.CharField(max_length=10)
+    request_hash = models.CharField(max_length=64, help_text="SHA-256 of method, path, payload")
+    status = models.CharField(max_length=10, choices=Status, default=Status.PROCESSING)
+    response_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_body = models.TextField(blank=True, default="")
+    response_headers = models.JSONField(default=dict, blank=True)
+    expires_at = models.DateTimeField(db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.request_method} {self.request_path} {self.key}"

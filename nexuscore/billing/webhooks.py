@@ -3,10 +3,10 @@
 Stripe delivers each event at least once and in any order. The endpoint answers at once: it
 checks the signature (300 s tolerance), stores a WebhookEvent and enqueues its processing in the
 same transaction (django-q2's queue is a table in the same database), and says 200. A second
-delivery of a stored event changes nothing. Processing runs a handler per event type; an event
-whose handler fails is tried again with exponential backoff, up to settings.WEBHOOK_MAX_ATTEMPTS,
-then shows as failed in the staff admin, which can replay it. Types with no handler are stored
-and marked ignored.
+delivery of a stored event changes nothing. Processing runs a handler per event type
+(handlers.py); an event whose handler fails is tried again with exponential backoff, up to
+settings.WEBHOOK_MAX_ATTEMPTS, then shows as failed in the staff admin, which can replay it.
+Types with no handler are stored and marked ignored.
 """
 
 import json
@@ -23,16 +23,11 @@ from django.views.decorators.http import require_POST
 from django_q.models import Schedule
 from django_q.tasks import async_task
 
-from nexuscore.audit.models import record_event
-from nexuscore.billing.models import Subscription, WebhookEvent
+from nexuscore.billing.handlers import HANDLERS
+from nexuscore.billing.models import WebhookEvent
 
 log = logging.getLogger(__name__)
 TOLERANCE_SECONDS = 300
-
-
-class NotYetKnown(Exception):
-    """The event refers to something we have not recorded yet (events arrive in any order):
-    worth trying again later."""
 
 
 @csrf_exempt  # Stripe signs its requests instead; a bad signature stores nothing
@@ -81,7 +76,7 @@ def process_webhook_event(webhook_id: str) -> str:
         else:
             try:
                 with transaction.atomic():
-                    handler(webhook.payload["data"]["object"])
+                    handler(webhook.payload)
             except Exception as error:  # any failure is recorded and retried, never lost
                 log.warning("webhook %s failed: %r", webhook.event_id, error)
                 _schedule_retry(webhook, error, now)
@@ -119,29 +114,3 @@ def replay(webhook: WebhookEvent) -> str:
         status=WebhookEvent.Status.PENDING, attempts=0, next_attempt_at=None
     )
     return process_webhook_event(str(webhook.pk))
-
-
-# --- Handlers: one per event type, given the event's `data.object` ---------------------------
-
-
-def trial_will_end(subscription_object: dict) -> None:
-    """customer.subscription.trial_will_end: Stripe's notice, three days ahead, kept in the
-    organisation's activity log. The subscription may not be linked yet: try again later."""
-    subscription = (
-        Subscription.objects.filter(stripe_subscription_id=subscription_object.get("id", ""))
-        .select_related("tenant")
-        .first()
-    )
-    if subscription is None:
-        raise NotYetKnown(f"no subscription {subscription_object.get('id')!r} yet")
-    record_event(
-        "billing.trial_will_end",
-        tenant=subscription.tenant,
-        data={"stripe_subscription": subscription.stripe_subscription_id},
-        schema_name=subscription.tenant.schema_name,
-    )
-
-
-HANDLERS = {
-    "customer.subscription.trial_will_end": trial_will_end,
-}
