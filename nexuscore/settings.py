@@ -58,6 +58,7 @@ SHARED_APPS = [
     "nexuscore.billing",
     "nexuscore.quotas",
     "nexuscore.leads",
+    "nexuscore.privacy",
     "django.contrib.contenttypes",
     "django.contrib.auth",
     "django.contrib.sessions",
@@ -81,6 +82,7 @@ TENANT_APPS = [
     "django.contrib.sessions",
     "nexuscore.audit",
     "nexuscore.leads",
+    "nexuscore.privacy",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
 

@@ -9,6 +9,7 @@ from nexuscore.health.views import health
 
 urlpatterns = [
     path("", include("nexuscore.marketing.urls")),
+    path("privacy/", include("nexuscore.privacy.urls_person")),
     path("signup/", include("nexuscore.onboarding.urls")),
     path("invitations/", include("tenants.urls_public")),
     path("accounts/organisations/", accounts_views.organisations, name="organisations"),

@@ -13,6 +13,7 @@ urlpatterns = [
     path("usage/", include("nexuscore.quotas.urls")),
     path("leads/", include("nexuscore.leads.urls")),
     path("f/", include("nexuscore.leads.urls_capture")),
+    path("privacy/", include("nexuscore.privacy.urls")),
     path("", include("tenants.urls")),
     path("accounts/handover/", accounts_views.receive_handover, name="handover"),
     path("accounts/", include("nexuscore.accounts.urls")),

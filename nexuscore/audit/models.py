@@ -1,9 +1,10 @@
-"""Event (seed ERD: type, actor, tenant, data, created_at) and record_event(), its one writer."""
+"""Event (seed ERD: type, actor, tenant, data, created_at), record_event(), its one writer, and
+redact_events(), the one sanctioned change to an event (see migration 0003)."""
 
 import uuid
 
 from django.conf import settings
-from django.db import connection, models
+from django.db import connection, models, transaction
 from django_tenants.utils import schema_context
 
 
@@ -55,3 +56,30 @@ def record_event(event_type, *, actor=None, tenant=None, data=None, schema_name=
         return Event.objects.create(
             event_type=event_type, actor=actor, tenant=tenant, data=data or {}
         )
+
+
+def redact_events(events, redact) -> int:
+    """Replace the `data` of each of `events` (a queryset in the active schema) with
+    `redact(data)`; returns how many changed.
+
+    Events are append-only (a trigger refuses UPDATE and DELETE), but the PDPA wants a person's
+    details gone from everything kept about them once they ask for deletion, and from old leads
+    under the retention rule. This is the one way through: inside a transaction it sets
+    `nexuscore.redacting` for that transaction only (SET LOCAL), which the trigger reads, and
+    switches it off again before returning, so nothing else in the same transaction may change
+    an event. The trigger still refuses any change to an event's type, actor, organisation or
+    time, and every DELETE.
+    """
+    changed = []
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL nexuscore.redacting = 'on'")
+        try:
+            for event in events.only("id", "data").order_by().select_for_update():
+                new = redact(event.data)
+                if new != event.data:
+                    event.data = new
+                    changed.append(event)
+            Event.objects.bulk_update(changed, ["data"], batch_size=500)
+        finally:
+            cursor.execute("SET LOCAL nexuscore.redacting = 'off'")
+    return len(changed)

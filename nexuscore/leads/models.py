@@ -10,7 +10,7 @@ import uuid
 
 from django.conf import settings
 from django.db import models
-from django.db.models.functions import Concat
+from django.db.models.functions import Concat, Upper
 from django.utils import timezone
 
 
@@ -129,6 +129,9 @@ class Lead(models.Model):
     consent_version = models.CharField(max_length=20, blank=True, default="")
     consent_given_at = models.DateTimeField(null=True, blank=True)
     consent_withdrawn_at = models.DateTimeField(null=True, blank=True)
+    # Set when a deletion request or the retention rule replaced the person's details: the row
+    # stays, so it still counts in statistics, but nobody can be recognised in it.
+    anonymised_at = models.DateTimeField(null=True, blank=True)
     # One lead per submitted form, however often the browser sends it.
     submission_key = models.CharField(max_length=64, unique=True, null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -166,6 +169,8 @@ class Lead(models.Model):
             models.Index(fields=["-created_at", "-id"], name="lead_recent"),
             models.Index(fields=["status", "-created_at", "-id"], name="lead_status_recent"),
             models.Index(fields=["email"], name="lead_email"),
+            # Privacy requests find a person's leads by email whatever its case (iexact).
+            models.Index(Upper("email"), name="lead_email_upper"),
             models.Index(fields=["source", "-created_at", "-id"], name="lead_source_recent"),
             models.Index(fields=["assigned_to", "-created_at", "-id"], name="lead_assignee_recent"),
             models.Index(fields=["next_follow_up", "id"], name="lead_follow_up"),
