@@ -268,3 +268,26 @@ def test_file_request_then_form_error_for_correction_without_value(acme):
     assert response.status_code == 200
     assert b"Choose which detail is wrong." in response.content
     assert b"Enter the correct value." in response.content
+
+
+def test_deletion_stops_the_follow_up_digest_that_names_them(acme, owner, ann_and_joann):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from nexuscore.leads.tasks import send_follow_up_digests_for
+
+    ann, _ = ann_and_joann
+    soon = timezone.now() + timedelta(minutes=5)
+    with schema_context("acme"):
+        Lead.objects.filter(pk=ann.pk).update(assigned_to=owner, next_follow_up=soon)
+    file_and_confirm(acme, ANN, "deletion")
+    (dsar,) = requests_in("acme")
+    client = client_for(acme, owner)
+    client.post(f"/privacy/requests/{dsar.pk}/approve/")
+    client.post(f"/privacy/requests/{dsar.pk}/delete/")
+    mail.outbox.clear()
+    with schema_context("acme"):
+        assert Lead.objects.get(pk=ann.pk).next_follow_up is None
+        send_follow_up_digests_for(acme)
+    assert not [m for m in mail.outbox if "Ann" in m.body]

@@ -160,6 +160,13 @@ class DSARRequest(models.Model):
         seconds = (self.due_at - (now or timezone.now())).total_seconds()
         return math.floor(seconds / 86400)
 
+    def days_overdue(self, now=None) -> int:
+        """Whole days since the deadline passed (0 on the day it passed)."""
+        if self.due_at is None:
+            return 0
+        seconds = ((now or timezone.now()) - self.due_at).total_seconds()
+        return max(0, math.floor(seconds / 86400))
+
     def is_overdue(self, now=None) -> bool:
         return self.is_open and self.due_at is not None and self.due_at < (now or timezone.now())
 

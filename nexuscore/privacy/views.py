@@ -75,7 +75,7 @@ def _person_context(request, **context) -> dict:
 
 @require_http_methods(["GET", "POST"])
 def request_form(request):
-    form = PrivacyRequestForm(request.POST or None)
+    form = PrivacyRequestForm(request.POST if request.method == "POST" else None)
     if request.method == "POST":
         if form.filled_honeypot():
             return redirect("privacy:request_sent")
@@ -203,6 +203,7 @@ def inbox(request):
     for dsar in requests:
         dsar.left = dsar.days_left(now)
         dsar.overdue = dsar.is_overdue(now)
+        dsar.overdue_by = dsar.days_overdue(now)
     counts = {key: DSARRequest.objects.filter(q).count() for key, (_, q) in INBOX_TABS.items()}
     tabs = [(key, label, counts[key]) for key, (label, _) in INBOX_TABS.items()]
     context = {"requests": requests, "tab": tab, "tabs": tabs}
