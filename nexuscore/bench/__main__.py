@@ -75,6 +75,7 @@ def main() -> int:
         time_in_django("pdf", env)
         throughput.report(env)
         leads_bench.report(env)
+        time_in_django("privacy", env)
     except BenchFailure as failure:
         progress(f"FAILED: {failure}")
         return 1
