@@ -204,3 +204,13 @@ def test_the_retention_setting(acme, owner, admin, member):
     assert acme.settings["lead_retention_months"] == 12
     page = client_for(acme, owner).get("/settings/").content.decode()
     assert '<option value="12" selected>' in page
+
+
+def test_demo_requests_fill_the_inbox_once(acme, owner):
+    from nexuscore.privacy.demo import create_demo_requests
+
+    assert create_demo_requests(acme) == 2
+    assert create_demo_requests(acme) == 0
+    page = client_for(acme, owner).get("/privacy/").content.decode()
+    assert "Overdue by 3 days" in page and "rahul.demo@example.sg" in page
+    assert "mei.ling.demo@example.sg" in page

@@ -10,6 +10,7 @@ from nexuscore.accounts.models import User
 from nexuscore.billing.models import Plan
 from nexuscore.leads.demo import create_demo_leads
 from nexuscore.leads.models import Lead
+from nexuscore.privacy.demo import create_demo_requests
 from nexuscore.quotas.models import METRICS, current_period, record_usage
 from tenants.management.commands.ensure_public_site import ensure_public_site
 from tenants.models import Membership, Tenant
@@ -135,6 +136,8 @@ class Command(BaseCommand):
         workers += [people[email] for email, role in spec["members"] if role != "viewer"]
         if with_leads and create_demo_leads(tenant, workers, spec["leads"]):
             self.count_this_periods_leads(tenant)
+        if with_leads:
+            create_demo_requests(tenant)
 
     def count_this_periods_leads(self, tenant):
         """Demo leads are bulk-inserted; count the current period's in the usage meter."""
