@@ -295,7 +295,14 @@ SECURE_CSP = {
     "object-src": [CSP.NONE],
     "base-uri": [CSP.SELF],
     "frame-ancestors": [CSP.NONE],
-    "form-action": [CSP.SELF, f"{_scheme}://{BASE_DOMAIN}:*", f"{_scheme}://*.{BASE_DOMAIN}:*"],
+    "form-action": [
+        CSP.SELF,
+        f"{_scheme}://{BASE_DOMAIN}:*",
+        f"{_scheme}://*.{BASE_DOMAIN}:*",
+        # The billing page's forms redirect to Stripe Checkout and the Customer Portal.
+        "https://checkout.stripe.com",
+        "https://billing.stripe.com",
+    ],
 }
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True

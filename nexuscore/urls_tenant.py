@@ -15,6 +15,7 @@ urlpatterns = [
     path("f/", include("nexuscore.leads.urls_capture")),
     path("privacy/", include("nexuscore.privacy.urls")),
     path("", include("tenants.urls")),
+    path("", include("nexuscore.billing.urls")),
     path("accounts/handover/", accounts_views.receive_handover, name="handover"),
     path("accounts/", include("nexuscore.accounts.urls")),
     path("accounts/", include("allauth.urls")),

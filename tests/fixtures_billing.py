@@ -25,9 +25,9 @@ _objects = json.loads(OBJECTS.read_text())["resources"]
 _event_ids = itertools.count(1)
 
 
-def stripe_object(name: str, **changes) -> dict:
-    """A copy of Stripe's example object `name`, with `changes` applied on top."""
-    return {**copy.deepcopy(_objects[name]), **changes}
+def stripe_object(resource: str, **changes) -> dict:
+    """A copy of Stripe's example object `resource`, with `changes` applied on top."""
+    return {**copy.deepcopy(_objects[resource]), **changes}
 
 
 def stripe_event(event_type: str, data_object: dict, *, created=None, event_id=None) -> dict:
@@ -176,3 +176,21 @@ def fake_stripe(settings):
 def webhook_secret(settings):
     settings.STRIPE_WEBHOOK_SECRET = WEBHOOK_SECRET
     return WEBHOOK_SECRET
+
+
+def _forget_media_root():
+    # django-tenants' storage caches MEDIA_ROOT on first use and never forgets it (its
+    # setting_changed hook passes the wrong argument), so a test's own folder would be ignored.
+    from django.core.files.storage import default_storage
+
+    default_storage._setup()
+    default_storage._wrapped.__dict__.pop("relative_media_root", None)
+
+
+@pytest.fixture
+def billing_media(settings, tmp_path):
+    """Invoice PDFs go to a folder of this test's own."""
+    settings.MEDIA_ROOT = tmp_path
+    _forget_media_root()
+    yield tmp_path
+    _forget_media_root()

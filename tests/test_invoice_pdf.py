@@ -60,8 +60,7 @@ def test_a_credit_note_says_so_and_names_the_invoice(acme):
     assert "-162.41" in text
 
 
-def test_the_pdf_is_stored_once(acme, settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path
+def test_the_pdf_is_stored_once(acme, billing_media):
     invoice = _issued(acme)
     store_invoice_pdf(invoice)
     invoice.refresh_from_db()

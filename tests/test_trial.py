@@ -34,7 +34,7 @@ def test_owners_and_admins_see_the_countdown(request, acme, role):
     _end_trial_at(acme, timezone.now() + timedelta(days=8, hours=23))
     page = client_for(acme, request.getfixturevalue(role)).get("/").content.decode()
     assert "Your trial of Growth ends in 9 days" in page
-    assert 'href="http://localhost/pricing/"' in page
+    assert 'href="/billing/" class="link">Choose a plan' in page
     assert "Choose a plan" in page
 
 
@@ -108,9 +108,9 @@ def test_an_htmx_write_reloads_the_page_with_a_toast(trial_over, owner):
 
 def test_the_read_only_page_leads_owners_to_a_plan(trial_over, owner, member):
     owner_page = client_for(trial_over, owner).post("/activity/").content.decode()
-    assert 'href="http://localhost/pricing/"' in owner_page
+    assert 'href="/billing/" class="btn btn-primary">Choose a plan' in owner_page
     member_page = client_for(trial_over, member).post("/activity/").content.decode()
-    assert "/pricing/" not in member_page
+    assert "/billing/" not in member_page
     assert "Ask an owner" in member_page
 
 
@@ -120,17 +120,18 @@ def test_after_the_trial_pages_still_show_and_say_why(trial_over, owner, member)
     content = owner_page.content.decode()
     assert "Your trial of Growth has ended" in content
     assert "read-only until you choose a plan" in content
-    assert 'href="http://localhost/pricing/"' in content
+    assert 'href="/billing/" class="link">Choose a plan' in content
     member_page = client_for(trial_over, member).get("/").content.decode()
     assert "read-only until an owner chooses a plan" in member_page
-    assert "/pricing/" not in member_page
+    assert "/billing/" not in member_page
 
 
 def test_after_the_trial_people_can_still_sign_out_and_pay(trial_over, owner):
     client = client_for(trial_over, owner)
     assert client.post("/accounts/logout/").status_code == 302
-    # /billing/ is exempt so that a plan can be bought (404 until billing's pages exist).
-    assert client_for(trial_over, owner).post("/billing/checkout/").status_code == 404
+    # /billing/ is exempt so that a plan can be bought (here: no plan chosen, so back to it).
+    response = client_for(trial_over, owner).post("/billing/checkout/")
+    assert (response.status_code, response["Location"]) == (302, "/billing/")
 
 
 def test_a_suspended_organisation_still_says_suspended(trial_over, owner):

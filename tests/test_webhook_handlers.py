@@ -17,8 +17,7 @@ DAY = 24 * 3600
 
 
 @pytest.fixture(autouse=True)
-def _billing(db, settings, tmp_path, webhook_secret):
-    settings.MEDIA_ROOT = tmp_path
+def _billing(db, billing_media, webhook_secret):
     Plan.objects.filter(sku="growth-month").update(stripe_price_id="price_test_growth_month")
     Plan.objects.filter(sku="scale-month").update(stripe_price_id="price_test_scale_month")
 

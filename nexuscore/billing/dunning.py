@@ -55,7 +55,9 @@ def _email_owner(tenant, template: str, subject: str, context: dict) -> None:
 def record_payment_failed(tenant, subscription, invoice, failed_at) -> None:
     """invoice.payment_failed: past due, the grace period starts (unless it already runs), the
     owner is told. Call inside the handler's transaction."""
-    tenant = Tenant.objects.select_for_update().select_related("owner").get(pk=tenant.pk)
+    tenant = (
+        Tenant.objects.select_for_update(of=("self",)).select_related("owner").get(pk=tenant.pk)
+    )
     first_failure = tenant.payment_overdue_since is None
     if first_failure:
         tenant.payment_overdue_since = failed_at
@@ -111,7 +113,7 @@ def enforce_grace_periods(now=None) -> int:
     for tenant_id in list(overdue):
         with transaction.atomic():
             tenant = (
-                Tenant.objects.select_for_update()
+                Tenant.objects.select_for_update(of=("self",))
                 .select_related("owner")
                 .filter(pk=tenant_id, payment_overdue_since__lte=now - grace_period())
                 .first()

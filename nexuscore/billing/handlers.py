@@ -29,7 +29,7 @@ from django.utils import timezone
 from nexuscore.audit.models import record_event
 from nexuscore.billing import dunning, stripe_api
 from nexuscore.billing.models import Invoice, Plan, Subscription, tax_treatment
-from nexuscore.billing.pdf import store_invoice_pdf
+from nexuscore.billing.pdf import open_invoice_pdf, store_invoice_pdf
 from tenants.models import Tenant
 
 
@@ -343,11 +343,8 @@ def _email_paid_invoice(invoice) -> None:
         body=render_to_string("emails/billing_invoice_paid.txt", context),
         to=[recipient],
     )
-    invoice.pdf.open("rb")
-    try:
-        message.attach(f"{invoice.number}.pdf", invoice.pdf.read(), "application/pdf")
-    finally:
-        invoice.pdf.close()
+    with open_invoice_pdf(invoice) as pdf:
+        message.attach(f"{invoice.number}.pdf", pdf.read(), "application/pdf")
     message.send()
     invoice.metadata = {**invoice.metadata, "emailed_to": recipient}
     invoice.save(update_fields=["metadata", "updated_at"])

@@ -11,6 +11,7 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
+from django_tenants.utils import schema_context
 from xhtml2pdf import pisa
 from xhtml2pdf.config.resources import ResourceAccessPolicy
 
@@ -58,11 +59,19 @@ def render_invoice_pdf(invoice) -> bytes:
     return output.dest.getvalue()
 
 
+def open_invoice_pdf(invoice):
+    """The stored PDF, opened for reading. PDFs are stored in the public schema's media folder
+    (the storage picks the folder by the active schema), so they are opened from there whatever
+    host asks."""
+    with schema_context("public"):
+        return invoice.pdf.open("rb")
+
+
 def store_invoice_pdf(invoice) -> None:
     """Render and keep the PDF of an issued invoice, once (a second call changes nothing)."""
     if invoice.status == invoice.Status.DRAFT:
         raise PdfError("a draft has no tax invoice yet")
-    with transaction.atomic():
+    with transaction.atomic(), schema_context("public"):
         invoice = type(invoice).objects.select_for_update().get(pk=invoice.pk)
         if invoice.pdf:
             return

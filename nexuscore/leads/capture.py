@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
+from nexuscore.billing.idempotency import run_once
 from nexuscore.leads import actions
 from nexuscore.leads.forms import CaptureSubmissionForm
 from nexuscore.leads.models import CaptureForm, Lead
@@ -122,6 +123,19 @@ def capture(request, slug):
     data = form.cleaned_data
     address = _client_address(request)
     key = data["submission_key"] or _derived_key(slug, address, data)
+    # The same submission again gets the first answer; the same key with other details, a 409
+    # (nexuscore/billing/idempotency.py, records scoped by this organisation's schema).
+    payload = {name: value for name, value in data.items() if name != "submission_key"}
+    return run_once(
+        request,
+        f"capture:{key}",
+        payload,
+        lambda: _accept(request, slug, capture_form, context, data, address, key),
+    )
+
+
+def _accept(request, slug, capture_form, context, data, address, key):
+    """Create the lead of a valid submission (once per submission key)."""
     if Lead.objects.filter(submission_key=key).exists():
         return redirect("capture_thanks", slug=slug)  # a double click or a resubmit
     if _over_rate_limit(address):
