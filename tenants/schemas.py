@@ -8,6 +8,7 @@ migrations change, the fingerprint changes and stale pooled schemas are dropped,
 
 import hashlib
 import logging
+import multiprocessing
 import sys
 import uuid
 from functools import cache
@@ -15,8 +16,7 @@ from pathlib import Path
 
 from django.apps import apps
 from django.conf import settings
-from django.core.management import call_command
-from django.db import connection
+from django.db import connection, connections, transaction
 from django.db.migrations.loader import MigrationLoader
 from django_tenants.utils import schema_exists
 
@@ -54,29 +54,46 @@ def drop_schema(schema_name: str) -> None:
         cursor.execute(f"DROP SCHEMA IF EXISTS {quote(schema_name)} CASCADE")
 
 
-def create_migrated_schema(schema_name: str) -> None:
-    """Create `schema_name` and run every tenant migration in it."""
-    with connection.cursor() as cursor:
-        cursor.execute(f"CREATE SCHEMA {quote(schema_name)}")
-    try:
-        call_command(
-            "migrate_schemas",
-            tenant=True,
-            schema_name=schema_name,
-            interactive=False,
-            verbosity=0,
-        )
-    except Exception:
-        connection.set_schema_to_public()
-        drop_schema(schema_name)
-        raise
-    connection.set_schema_to_public()
+def create_migrated_schema(schema_name: str, rollout=None) -> None:
+    """Create `schema_name` with every tenant migration applied, in one transaction.
+
+    `rollout` (a `schema_migrations.Rollout` from an empty schema) carries the operations with
+    their project states, prepared once (about 1 s); each schema then costs only its SQL (about
+    0.1 s, against about 1 s for a `migrate_schemas` of its own). Without one, it is prepared here.
+    """
+    from tenants.schema_migrations import Rollout
+
+    rollout = rollout or Rollout(None)
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(f"CREATE SCHEMA {quote(schema_name)}")
+        rollout.apply(schema_name)
 
 
-def fill_schema_pool(size: int | None = None) -> int:
+def _create_pooled_schema(rollout, fingerprint: str) -> str:
+    schema_name = f"pool_{uuid.uuid4().hex[:16]}"
+    with transaction.atomic():
+        create_migrated_schema(schema_name, rollout)
+        PooledSchema.objects.create(schema_name=schema_name, fingerprint=fingerprint)
+    return schema_name
+
+
+_fill_rollout = None  # prepared before the workers of a parallel fill are forked
+
+
+def _create_pooled_schema_in_worker(fingerprint: str) -> str:
+    return _create_pooled_schema(_fill_rollout, fingerprint)
+
+
+def fill_schema_pool(size: int | None = None, *, workers: int = 1) -> int:
     """Drop stale pooled schemas and migrate new ones until `size` are ready; return how many
     were added. Safe to run twice or at once in two processes (the pool may briefly overfill).
+
+    `workers` > 1 creates them in that many forked processes (seed_scale fills hundreds).
     """
+    global _fill_rollout
+    from tenants.schema_migrations import Rollout
+
     size = settings.SCHEMA_POOL_SIZE if size is None else size
     fingerprint = migrations_fingerprint()
     for stale in PooledSchema.objects.exclude(fingerprint=fingerprint):
@@ -86,13 +103,22 @@ def fill_schema_pool(size: int | None = None) -> int:
     for pooled in PooledSchema.objects.all():
         if not schema_exists(pooled.schema_name):
             pooled.delete()
-    added = 0
-    while PooledSchema.objects.filter(fingerprint=fingerprint).count() < size:
-        schema_name = f"pool_{uuid.uuid4().hex[:16]}"
-        create_migrated_schema(schema_name)
-        PooledSchema.objects.create(schema_name=schema_name, fingerprint=fingerprint)
-        added += 1
-    return added
+    missing = size - PooledSchema.objects.filter(fingerprint=fingerprint).count()
+    if missing <= 0:
+        return 0
+    rollout = Rollout(None)
+    if workers <= 1 or missing == 1:
+        for _ in range(missing):
+            _create_pooled_schema(rollout, fingerprint)
+        return missing
+    _fill_rollout = rollout
+    connections.close_all()  # each worker opens its own
+    try:
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+            created = pool.map(_create_pooled_schema_in_worker, [fingerprint] * missing)
+    finally:
+        _fill_rollout = None
+    return len(created)
 
 
 def claim_pooled_schema(new_name: str) -> bool:
