@@ -6,7 +6,7 @@
 #   docker run --env-file prod.env -p 8000:8000 nexuscore                  # web (gunicorn)
 #   docker run --env-file prod.env nexuscore python manage.py qcluster     # worker
 #   docker run --env-file prod.env nexuscore \
-#     sh -c "python manage.py migrate_schemas --noinput && python manage.py fill_schema_pool"
+#     sh -c "python manage.py migrate_tenants && python manage.py ensure_public_site"
 #
 # prod.env holds at least SECRET_KEY, DATABASE_URL and NEXUSCORE_BASE_DOMAIN (see README.md).
 

@@ -33,9 +33,10 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PY) -m pip install --quiet --retries 5 -r requirements-dev.txt
 	@touch $@
 
-# Migrate every schema, top up the pool of ready schemas and load the demo organisations.
+# Migrate every schema that is behind (migrate_tenants also tops up the pool of ready schemas)
+# and load the demo organisations.
 prepare: venv
-	$(PY) manage.py migrate_schemas --noinput -v 0
+	$(PY) manage.py migrate_tenants
 	$(PY) manage.py seed_demo
 
 run: prepare

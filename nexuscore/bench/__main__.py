@@ -17,6 +17,7 @@ import sys
 import time
 
 from nexuscore.bench import database, throughput
+from nexuscore.bench import migrations as migrations_bench
 from nexuscore.bench.report import BenchFailure, progress
 from nexuscore.leads import bench as leads_bench
 
@@ -76,6 +77,7 @@ def main() -> int:
         throughput.report(env)
         leads_bench.report(env)
         time_in_django("privacy", env)
+        migrations_bench.report()  # its own database: 1,000 organisations
     except BenchFailure as failure:
         progress(f"FAILED: {failure}")
         return 1
