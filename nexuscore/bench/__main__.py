@@ -74,6 +74,7 @@ def main() -> int:
         time_in_django("provisioning", env)
         time_in_django("usage", env)
         time_in_django("pdf", env)
+        time_in_django("webhooks", env)
         throughput.report(env)
         leads_bench.report(env)
         time_in_django("privacy", env)
