@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from nexuscore.leads.models import CaptureForm, Lead, LeadImport
+from nexuscore.lib.forms import TrackingField
 
 PHONE_HELP = "A Singapore number (8 digits) or an international number starting with +."
 
@@ -383,12 +384,14 @@ class CaptureSubmissionForm(forms.Form):
         error_messages={"required": "Tick the box to agree, or we cannot keep your details."}
     )
     website = forms.CharField(required=False, label="Leave this empty")
-    submission_key = forms.CharField(max_length=64, required=False, widget=forms.HiddenInput)
-    utm_source = forms.CharField(max_length=255, required=False, widget=forms.HiddenInput)
-    utm_medium = forms.CharField(max_length=255, required=False, widget=forms.HiddenInput)
-    utm_campaign = forms.CharField(max_length=255, required=False, widget=forms.HiddenInput)
-    utm_term = forms.CharField(max_length=255, required=False, widget=forms.HiddenInput)
-    utm_content = forms.CharField(max_length=255, required=False, widget=forms.HiddenInput)
+    # Hidden values from the landing page: people cannot see or fix them, so they never cause
+    # an error (an over-long UTM parameter is cut, not refused).
+    submission_key = TrackingField(64)
+    utm_source = TrackingField(255)
+    utm_medium = TrackingField(255)
+    utm_campaign = TrackingField(255)
+    utm_term = TrackingField(255)
+    utm_content = TrackingField(255)
 
     def clean_name(self):
         name = " ".join(self.cleaned_data["name"].split())

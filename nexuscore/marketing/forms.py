@@ -13,6 +13,7 @@ from django import forms
 from django.contrib.auth.base_user import BaseUserManager
 
 from nexuscore.leads.forms import PHONE_HELP, normalise_phone
+from nexuscore.lib.forms import TrackingField
 
 # The consent a visitor gives by ticking the box, stored word for word with the lead. Change the
 # version whenever the text changes, so each lead records which wording the person agreed to.
@@ -61,24 +62,6 @@ def _text_field(what: str, max_length: int, **kwargs) -> forms.CharField:
         },
         **kwargs,
     )
-
-
-class TrackingField(forms.CharField):
-    """A hidden value carried from the landing page (a UTM parameter, the referrer).
-
-    People cannot see or correct it, so it never causes an error: unprintable characters are
-    dropped and it is cut to the length the lead can store.
-    """
-
-    widget = forms.HiddenInput
-
-    def __init__(self, limit: int, **kwargs):
-        self.limit = limit
-        super().__init__(required=False, **kwargs)
-
-    def to_python(self, value):
-        value = super().to_python(value)
-        return "".join(ch for ch in value if ch.isprintable())[: self.limit]
 
 
 class SubmissionKeyField(forms.CharField):
