@@ -33,7 +33,7 @@ def deletion(acme):
     return make_request("acme")
 
 
-GETS = ["/privacy/", "/privacy/requests/{pk}/"]
+GETS = ["/privacy/requests/", "/privacy/requests/{pk}/"]
 POSTS = [
     "/privacy/requests/{pk}/approve/",
     "/privacy/requests/{pk}/delete/",
@@ -74,22 +74,22 @@ def test_people_from_another_organisation_are_refused(acme, deletion, outsider, 
 
 @pytest.mark.parametrize("role", ["owner", "admin"])
 def test_owners_and_admins_see_the_inbox(acme, deletion, role, request):
-    response = client_for(acme, request.getfixturevalue(role)).get("/privacy/")
+    response = client_for(acme, request.getfixturevalue(role)).get("/privacy/requests/")
     assert response.status_code == 200
     assert b"ann@x.sg" in response.content
     assert b"30 days left" in response.content or b"29 days left" in response.content
-    assert b'href="/privacy/"' in response.content  # the nav entry
+    assert b'href="/privacy/requests/"' in response.content  # the nav entry
 
 
 def test_the_nav_entry_is_only_for_those_who_manage_privacy(acme, member):
     page = client_for(acme, member).get("/leads/")
-    assert b'href="/privacy/"' not in page.content
+    assert b'href="/privacy/requests/"' not in page.content
 
 
 def test_overdue_requests_are_highlighted(acme, owner):
     make_request("acme", email="late@x.sg", days=-3)
     make_request("acme", email="soon@x.sg", days=5)
-    page = client_for(acme, owner).get("/privacy/").content.decode()
+    page = client_for(acme, owner).get("/privacy/requests/").content.decode()
     assert "Overdue by 3 days" in page
     assert "data-overdue" in page
     assert page.index("late@x.sg") < page.index("soon@x.sg")  # the most urgent first
@@ -101,11 +101,11 @@ def test_tabs(acme, owner):
     make_request("acme", email="done@x.sg", status="completed")
     make_request("acme", email="new@x.sg", status="unverified")
     client = client_for(acme, owner)
-    assert b"open@x.sg" in client.get("/privacy/").content
-    assert b"done@x.sg" not in client.get("/privacy/").content
-    assert b"done@x.sg" in client.get("/privacy/?show=closed").content
-    assert b"new@x.sg" in client.get("/privacy/?show=unconfirmed").content
-    assert client.get("/privacy/?show=<script>").status_code == 200
+    assert b"open@x.sg" in client.get("/privacy/requests/").content
+    assert b"done@x.sg" not in client.get("/privacy/requests/").content
+    assert b"done@x.sg" in client.get("/privacy/requests/?show=closed").content
+    assert b"new@x.sg" in client.get("/privacy/requests/?show=unconfirmed").content
+    assert client.get("/privacy/requests/?show=<script>").status_code == 200
 
 
 def test_the_other_organisations_requests_are_unreachable(acme, globex, owner, outsider):
@@ -114,7 +114,7 @@ def test_the_other_organisations_requests_are_unreachable(acme, globex, owner, o
     assert client.get(f"/privacy/requests/{theirs.pk}/").status_code == 404
     for path in POSTS[:-1]:
         assert client.post(path.format(pk=theirs.pk)).status_code == 404
-    assert b"globex-person" not in client.get("/privacy/").content
+    assert b"globex-person" not in client.get("/privacy/requests/").content
     # Globex's owner sees it on Globex's host.
     assert client_for(globex, outsider).get(f"/privacy/requests/{theirs.pk}/").status_code == 200
 
@@ -123,7 +123,7 @@ def test_the_public_sites_requests_are_not_in_an_organisations_inbox(acme, owner
     ours = make_request("public", email="public-person@x.sg")
     client = client_for(acme, owner)
     assert client.get(f"/privacy/requests/{ours.pk}/").status_code == 404
-    assert b"public-person" not in client.get("/privacy/").content
+    assert b"public-person" not in client.get("/privacy/requests/").content
 
 
 def test_the_inbox_does_not_exist_on_the_public_site(owner):
@@ -132,7 +132,7 @@ def test_the_inbox_does_not_exist_on_the_public_site(owner):
 
 def test_wrong_methods(acme, owner, deletion):
     client = client_for(acme, owner)
-    assert client.post("/privacy/").status_code == 405
+    assert client.post("/privacy/requests/").status_code == 405
     assert client.get(f"/privacy/requests/{deletion.pk}/approve/").status_code == 405
     assert client.get(f"/privacy/requests/{deletion.pk}/delete/").status_code == 405
 
@@ -211,6 +211,6 @@ def test_demo_requests_fill_the_inbox_once(acme, owner):
 
     assert create_demo_requests(acme) == 2
     assert create_demo_requests(acme) == 0
-    page = client_for(acme, owner).get("/privacy/").content.decode()
+    page = client_for(acme, owner).get("/privacy/requests/").content.decode()
     assert "Overdue by 3 days" in page and "rahul.demo@example.sg" in page
     assert "mei.ling.demo@example.sg" in page

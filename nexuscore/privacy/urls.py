@@ -9,7 +9,7 @@ app_name = "privacy"
 
 urlpatterns = [
     *person_patterns,
-    path("", views.inbox, name="inbox"),
+    path("requests/", views.inbox, name="inbox"),
     path("requests/<uuid:pk>/", views.request_detail, name="detail"),
     path("requests/<uuid:pk>/export/", views.retry_export, name="retry_export"),
     path("requests/<uuid:pk>/approve/", views.approve_deletion, name="approve"),
