@@ -4,8 +4,11 @@
 2. Migrate it and load the demo organisations with manage.py, as `make prepare` does.
 3. Time provisioning, record_usage() and an invoice PDF in Django processes on it
    (provisioning.py, usage.py, pdf.py).
-4. Load the acme dashboard and a bare Django view through gunicorn (throughput.py).
-5. Drop the bench database, whatever happened.
+4. Load the acme dashboard and a bare Django view through gunicorn (throughput.py); the leads
+   lines (nexuscore/leads/bench.py), webhooks and privacy exports.
+5. Add 1,000 organisations and load them as the Procfile serves them (load.py); deploys at
+   1,000 organisations in a database of their own (migrations.py).
+6. Drop the bench database, whatever happened.
 
 Results are JSON lines on stdout; progress and errors go to stderr. The exit status is 1 when a
 step failed.
@@ -16,7 +19,7 @@ import subprocess
 import sys
 import time
 
-from nexuscore.bench import database, throughput
+from nexuscore.bench import database, load, throughput
 from nexuscore.bench import migrations as migrations_bench
 from nexuscore.bench.report import BenchFailure, progress
 from nexuscore.leads import bench as leads_bench
@@ -78,6 +81,7 @@ def main() -> int:
         throughput.report(env)
         leads_bench.report(env)
         time_in_django("privacy", env)
+        load.report(env, run_step)  # adds 1,000 organisations to the bench database
         migrations_bench.report()  # its own database: 1,000 organisations
     except BenchFailure as failure:
         progress(f"FAILED: {failure}")

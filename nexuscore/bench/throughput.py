@@ -124,16 +124,17 @@ def cookie_header(cookies: dict[str, str]) -> str:
     return "; ".join(f"{name}={value}" for name, value in cookies.items())
 
 
-def sign_in(port: int) -> str:
-    """Sign in on the organisation's host as its owner; return the Cookie header to send."""
-    host = {"Host": f"{TENANT_HOST}:{port}"}
+def sign_in(port: int, tenant_host: str = TENANT_HOST, email: str = OWNER_EMAIL) -> str:
+    """Sign in on the organisation's host as `email` (its owner); return the Cookie header to
+    send."""
+    host = {"Host": f"{tenant_host}:{port}"}
     status, headers, _ = fetch(port, LOGIN_PATH, host)
     cookies = cookies_from(headers)
     if status != 200 or "csrftoken" not in cookies:
         raise BenchFailure(
-            f"GET {LOGIN_PATH} on {TENANT_HOST} answered {status} without a CSRF cookie"
+            f"GET {LOGIN_PATH} on {tenant_host} answered {status} without a CSRF cookie"
         )
-    form = {"login": OWNER_EMAIL, "password": PASSWORD, "csrfmiddlewaretoken": cookies["csrftoken"]}
+    form = {"login": email, "password": PASSWORD, "csrfmiddlewaretoken": cookies["csrftoken"]}
     headers = {
         **host,
         "Cookie": cookie_header(cookies),
@@ -142,7 +143,7 @@ def sign_in(port: int) -> str:
     status, headers, _ = fetch(port, LOGIN_PATH, headers, method="POST", body=urlencode(form))
     cookies.update(cookies_from(headers))
     if status != 302 or SESSION_COOKIE not in cookies:
-        raise BenchFailure(f"signing in as {OWNER_EMAIL} answered {status} without a session")
+        raise BenchFailure(f"signing in as {email} answered {status} without a session")
     return cookie_header(
         {SESSION_COOKIE: cookies[SESSION_COOKIE], "csrftoken": cookies["csrftoken"]}
     )
