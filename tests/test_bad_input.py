@@ -9,11 +9,18 @@ that the success path is exercised too. Each example comes from its own address,
 rate limits don't turn the run into a test of the rate limit.
 """
 
+import hashlib
+import hmac
+import json
+import time
+
+from django.db.models import Count
 from django_tenants.utils import schema_context
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from nexuscore.accounts.models import User
+from nexuscore.billing.models import WebhookEvent
 from nexuscore.leads.models import Lead
 from tenants.models import Membership, Tenant
 from tests.conftest import client_for
@@ -154,6 +161,54 @@ def test_organisation_creation_survives_anything(db, data):
         with schema_context(tenant.schema_name):
             Lead.objects.count()
     assert_answered(response, created, f"organisation {data!r}")
+
+
+WEBHOOK_SECRET = "whsec_bad_input_suite"
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner),
+    max_leaves=12,
+)
+EVENT_LIKE = st.fixed_dictionaries(
+    {"id": maybe("evt_fuzz_1", "evt_fuzz_2"), "type": maybe("invoice.paid", "nonsense.type")},
+    optional={"object": maybe("event"), "data": JSON, "created": st.integers(), "livemode": JSON},
+)
+
+
+def signed(body: bytes, timestamp: int) -> str:
+    payload = f"{timestamp}.".encode() + body
+    digest = hmac.new(WEBHOOK_SECRET.encode(), payload, hashlib.sha256).hexdigest()
+    return f"t={timestamp},v1={digest}"
+
+
+WEBHOOK_POSTS = st.one_of(
+    # Anything at all, signed any which way.
+    st.tuples(st.binary(max_size=2000), st.one_of(st.none(), st.text(max_size=80)), st.just(False)),
+    # Correctly signed, but the body is any JSON at all, or event-shaped with wrong insides.
+    st.tuples(JSON.map(lambda v: json.dumps(v).encode()), st.none(), st.just(True)),
+    st.tuples(EVENT_LIKE.map(lambda v: json.dumps(v).encode()), st.none(), st.just(True)),
+)
+
+
+@GENERATED
+@given(post=WEBHOOK_POSTS)
+def test_the_stripe_webhook_survives_anything(db, settings, post):
+    settings.STRIPE_WEBHOOK_SECRET = WEBHOOK_SECRET
+    body, signature, sign_it = post
+    if sign_it:
+        signature = signed(body, int(time.time()))
+    headers = {} if signature is None else {"HTTP_STRIPE_SIGNATURE": signature}
+    before = WebhookEvent.objects.count()
+    response = client_for(None).post(
+        "/webhooks/stripe/", body, content_type="application/json", **headers
+    )
+    created = WebhookEvent.objects.count() - before
+    assert response.status_code < 500, f"webhook {body[:200]!r}: {response.status_code}"
+    assert created in (0, 1)
+    if not sign_it:
+        assert response.status_code == 400 and created == 0, "an unsigned post was let in"
+    duplicates = WebhookEvent.objects.values("event_id").annotate(n=Count("id")).filter(n__gt=1)
+    assert not duplicates.exists()
 
 
 def test_an_overlong_utm_value_is_cut_not_refused(acme):

@@ -11,6 +11,7 @@ Types with no handler are stored and marked ignored.
 
 import json
 import logging
+import re
 from datetime import timedelta
 
 import stripe
@@ -30,6 +31,10 @@ log = logging.getLogger(__name__)
 TOLERANCE_SECONDS = 300
 
 
+EVENT_ID = re.compile(r"evt_\w{1,250}", re.ASCII)
+EVENT_TYPE = re.compile(r"[a-z0-9_.]{1,100}")
+
+
 @csrf_exempt  # Stripe signs its requests instead; a bad signature stores nothing
 @require_POST
 def stripe_webhook(request):
@@ -45,6 +50,12 @@ def stripe_webhook(request):
         )
         event = json.loads(request.body)
         event_id, event_type = str(event["id"]), str(event["type"])
+        # Signed but unstorable (found by tests/test_bad_input.py): PostgreSQL keeps no NUL in
+        # text or JSON, and Stripe's ids and types are short words.
+        if not (EVENT_ID.fullmatch(event_id) and EVENT_TYPE.fullmatch(event_type)):
+            raise ValueError("not a Stripe event id or type")
+        if b"\\u0000" in request.body:
+            raise ValueError("a NUL character in the payload")
     except (stripe.SignatureVerificationError, UnicodeDecodeError, ValueError, KeyError, TypeError):
         return HttpResponse("Invalid signature or payload.", status=400, content_type="text/plain")
     with transaction.atomic():
