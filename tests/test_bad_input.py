@@ -1,6 +1,7 @@
-"""Bad input, generated: every public form and endpoint answers any input with a 2xx, 3xx or
-4xx (a re-shown form says what is wrong on the field), never a 500, and the database holds either
-the whole of what was submitted or nothing of it.
+"""Bad input, generated: every public form and endpoint (contact, website capture, sign-up,
+organisation creation, privacy requests on both hosts, the Stripe webhook) answers any input
+with a 2xx, 3xx or 4xx (a re-shown form says what is wrong on the field), never a 500, and the
+database holds either the whole of what was submitted or nothing of it.
 
 Hypothesis (property-based testing) writes the inputs: missing fields, empty and enormous text,
 NUL and other control characters, right-to-left overrides, emoji, SQL and HTML, numbers where
@@ -22,6 +23,7 @@ from hypothesis import strategies as st
 from nexuscore.accounts.models import User
 from nexuscore.billing.models import WebhookEvent
 from nexuscore.leads.models import Lead
+from nexuscore.privacy.models import DSARRequest
 from tenants.models import Membership, Tenant
 from tests.conftest import client_for
 
@@ -161,6 +163,30 @@ def test_organisation_creation_survives_anything(db, data):
         with schema_context(tenant.schema_name):
             Lead.objects.count()
     assert_answered(response, created, f"organisation {data!r}")
+
+
+PRIVACY_REQUEST = form(
+    email=maybe("ann@example.sg"),
+    request_type=maybe("access", "deletion", "correction", "withdraw_consent"),
+    correction_field=maybe("name", "phone", "email", "company"),
+    correction_value=maybe("Ann Tan"),
+    details=maybe("Please send my data."),
+    website=maybe(""),
+)
+
+
+@GENERATED
+@given(data=PRIVACY_REQUEST, address=ADDRESSES, on_acme=st.booleans())
+def test_the_privacy_request_forms_survive_anything(acme, data, address, on_acme):
+    """On NexusCore's public host and on an organisation's host alike."""
+    tenant = acme if on_acme else None
+    schema = "acme" if on_acme else "public"
+    with schema_context(schema):
+        before = DSARRequest.objects.count()
+    response = client_for(tenant).post("/privacy/request/", data, REMOTE_ADDR=address)
+    with schema_context(schema):
+        created = DSARRequest.objects.count() - before
+    assert_answered(response, created, f"privacy request on {schema} {data!r}")
 
 
 WEBHOOK_SECRET = "whsec_bad_input_suite"
