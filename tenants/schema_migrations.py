@@ -29,6 +29,7 @@ from contextlib import nullcontext
 from dataclasses import dataclass, field
 
 from django.apps import apps
+from django.conf import settings
 from django.db import connection, connections, transaction
 from django.db.migrations.executor import MigrationExecutor
 from django.db.migrations.loader import MigrationLoader
@@ -198,7 +199,7 @@ class Rollout:
                         cursor.execute(
                             "SELECT set_config('lock_timeout', %s, true)", [f"{lock_timeout_ms}ms"]
                         )
-                if fingerprint is not None:
+                if fingerprint is not None and self.atomic:
                     pooled = PooledSchema.objects.select_for_update(skip_locked=True)
                     if not pooled.filter(schema_name=schema_name).exists():
                         return False
@@ -232,6 +233,7 @@ class Rollout:
     def _record(self) -> None:
         """Record the migrations, and add content types as migrate's post_migrate step does."""
         models = [(model._meta.app_label, model._meta.model_name) for model in apps.get_models()]
+        content_types = "django.contrib.contenttypes" in settings.TENANT_APPS
         with connection.cursor() as cursor:
             if self.recorded:
                 cursor.execute(
@@ -239,6 +241,8 @@ class Rollout:
                     "SELECT app, name, now() FROM unnest(%s::text[], %s::text[]) AS m(app, name)",
                     [[app for app, _ in self.recorded], [name for _, name in self.recorded]],
                 )
+            if not content_types:  # unqualified, the insert would land in public's table
+                return
             cursor.execute(
                 "INSERT INTO django_content_type (app_label, model) "
                 "SELECT * FROM unnest(%s::text[], %s::text[]) "
@@ -323,6 +327,8 @@ def migrate_all_schemas(
     _rollouts.clear()
     tasks = []
     for recorded, members in groups.items():
+        # Plan from an organisation's schema rather than a pooled one, which may be claimed.
+        members.sort(key=lambda member: member[1] is not None)
         try:
             rollout = Rollout(None if not recorded else members[0][0])
         except Exception as error:

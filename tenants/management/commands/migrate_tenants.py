@@ -94,6 +94,11 @@ class Command(BaseCommand):
         outcome = migrate_all_schemas(
             workers=workers, lock_timeout_ms=int(lock_timeout * 1000), on_result=progress
         )
+        if any(result.skipped for result in outcome.results):
+            # A pooled schema became an organisation before it could be migrated: once more.
+            again = migrate_all_schemas(workers=workers, lock_timeout_ms=int(lock_timeout * 1000))
+            outcome.results += again.results
+            outcome.seconds += again.seconds
         for result in sorted(outcome.results, key=lambda r: r.schema_name):
             kind = "pooled schema" if result.pooled else "schema"
             if not result.ok:
