@@ -170,6 +170,14 @@ def test_subscription_events_in_reverse_order_end_on_the_latest(acme):
     assert Subscription.objects.filter(tenant=acme).count() == 1  # the trial row became it
 
 
+def test_an_older_update_arriving_late_changes_nothing(acme):
+    newer = subscription_object(acme, status="past_due", price="price_test_scale_month")
+    send("customer.subscription.updated", newer, created=NOW + 10)
+    send("customer.subscription.created", subscription_object(acme), created=NOW)
+    subscription = live(acme)
+    assert (subscription.status, subscription.plan.sku) == ("past_due", "scale-month")
+
+
 def test_a_second_live_stripe_subscription_is_refused_for_a_person_to_look_at(acme, settings):
     settings.WEBHOOK_MAX_ATTEMPTS = 1
     send("customer.subscription.created", subscription_object(acme), created=NOW)

@@ -99,6 +99,11 @@ def _idempotency_key(request) -> str:
     return key if KEY_PATTERN.match(key) else uuid.uuid4().hex
 
 
+def _not_configured(request):
+    messages.error(request, "Billing is not configured on this NexusCore installation.")
+    return redirect("billing")
+
+
 def _unavailable(request, error) -> object:
     """The billing page again, saying what went wrong; 503, so the answer is not kept for the
     idempotency key and trying again really tries again."""
@@ -115,7 +120,7 @@ def checkout(request):
         messages.error(request, "Choose one of the plans listed.")
         return redirect("billing")
     if not stripe_api.is_configured():
-        return _unavailable(request, "Billing is not configured on this NexusCore installation.")
+        return _not_configured(request)
     key = _idempotency_key(request)
 
     def start_checkout():
@@ -151,7 +156,7 @@ def checkout(request):
 def portal(request):
     """Open the Stripe Customer Portal: change plan or card, cancel."""
     if not stripe_api.is_configured():
-        return _unavailable(request, "Billing is not configured on this NexusCore installation.")
+        return _not_configured(request)
     subscription = _subscription_for(request.tenant)
     if subscription is None or not subscription.stripe_customer_id:
         messages.error(request, "There is no paid plan to manage yet; choose a plan first.")
