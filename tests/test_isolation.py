@@ -99,7 +99,7 @@ def _urls(name, pattern, other_ids, slug) -> list[str]:
     parameters = _parameters(pattern)
     if not parameters:
         return [reverse(name)]
-    filler = {"slug": slug, "int": "1", "str": "x", "path": "x", "regex": "x1"}
+    filler = {"slug": slug, "int": "1", "string": "x", "path": "x", "regex": "x1"}
     if "uuid" not in parameters.values():
         return [reverse(name, kwargs={k: filler[v] for k, v in parameters.items()})]
     urls = []
