@@ -72,7 +72,7 @@ def main() -> int:
     progress(f"creating the database {database.BENCH_DATABASE}")
     env = bench_environment(database.create_bench_database(server_url))
     try:
-        run_step("migrating", ["manage.py", "migrate_schemas", "--noinput", "-v", "0"], env)
+        run_step("migrating", ["manage.py", "migrate_tenants", "-v", "0"], env)
         run_step("loading the demo organisations", ["manage.py", "seed_demo"], env)
         time_in_django("provisioning", env)
         time_in_django("usage", env)

@@ -207,7 +207,7 @@ def main() -> int:
     execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(BENCH_DATABASE)))
     env = bench_environment(url)
     try:
-        run_step("migrating", ["manage.py", "migrate_schemas", "--noinput", "-v", "0"], env)
+        run_step("migrating", ["manage.py", "migrate_tenants", "-v", "0"], env)
         run_step("loading the demo organisations", ["manage.py", "seed_demo"], env)
         report(env)
     except BenchFailure as failure:
