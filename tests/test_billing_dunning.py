@@ -27,7 +27,8 @@ def _billing(db, billing_media, webhook_secret):
 @pytest.fixture
 def paying(acme):
     """Acme on a paid Growth subscription (its trial over and cleared)."""
-    assert deliver(stripe_event("customer.subscription.created", subscription_object(acme)))
+    created = stripe_event("customer.subscription.created", subscription_object(acme), created=NOW)
+    assert deliver(created).status_code == 200
     acme.refresh_from_db()
     assert acme.trial_ends_at is None
     return acme
@@ -151,3 +152,10 @@ def test_a_stale_past_due_update_after_the_payment_changes_nothing(paying):
     stale = subscription_object(paying, status="past_due")
     deliver(stripe_event("customer.subscription.updated", stale, created=NOW + 30))
     assert Subscription.objects.live().get(tenant=paying).status == Subscription.Status.ACTIVE
+
+
+def test_an_older_active_update_after_the_failure_keeps_it_past_due(paying):
+    fail_payment(paying, at=NOW + 30)
+    older = subscription_object(paying, status="active")
+    deliver(stripe_event("customer.subscription.updated", older, created=NOW + 20))
+    assert Subscription.objects.live().get(tenant=paying).status == Subscription.Status.PAST_DUE

@@ -63,9 +63,14 @@ def record_payment_failed(tenant, subscription, invoice, failed_at) -> None:
         tenant.payment_overdue_since = failed_at
         tenant.save(update_fields=["payment_overdue_since", "updated_at"])  # forgets the host
     if subscription is not None and subscription.status != Subscription.Status.CANCELED:
-        Subscription.objects.filter(pk=subscription.pk).update(
-            status=Subscription.Status.PAST_DUE, updated_at=timezone.now()
-        )
+        # Like a subscription event of that moment: an older one arriving later is skipped.
+        seen = subscription.metadata.get("stripe_event_created", 0)
+        subscription.metadata = {
+            **subscription.metadata,
+            "stripe_event_created": max(seen, int(failed_at.timestamp())),
+        }
+        subscription.status = Subscription.Status.PAST_DUE
+        subscription.save(update_fields=["status", "metadata", "updated_at"])
     read_only_from = tenant.payment_overdue_since + grace_period()
     record_event(
         "billing.payment_failed",
