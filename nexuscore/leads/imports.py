@@ -3,7 +3,8 @@
 Files come from Excel (cp1252, often with semicolons), Google Sheets and other CRMs (UTF-8,
 sometimes with a byte order mark). The encoding and delimiter are guessed once at upload and
 kept on the LeadImport. The task works in chunks, each in one transaction with its progress,
-so a redelivered task resumes where the last one stopped rather than importing twice.
+its counts and its rejected rows, so a redelivered task resumes where the last one stopped
+rather than importing twice, and the report still lists the rows rejected before a crash.
 """
 
 import codecs
@@ -14,7 +15,8 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.validators import validate_email
-from django.db import connection, transaction
+from django.db import connection, models, transaction
+from django.db.models import F, Func, Value
 from django.utils import timezone
 
 from nexuscore.audit.models import record_event
@@ -221,8 +223,10 @@ def clean_row(row: list[str], mapping: dict[str, str]) -> dict:
 def run_import(import_id: str) -> None:
     """The task: import the rows not yet processed, then write the report of rejected rows.
 
-    Safe to run twice: a finished import is left alone and a half-done one resumes after the
-    last chunk that committed.
+    Safe to run twice, one after the other or at once: a finished import is left alone, and a
+    half-done one resumes after the last chunk that committed. Each chunk's leads, usage, counts
+    and rejected rows are written in one transaction under the import's row lock, so a crash
+    (a worker killed, the database restarted) loses or repeats no part of a chunk.
     """
     from tenants.models import Tenant
 
@@ -236,60 +240,73 @@ def run_import(import_id: str) -> None:
         _fail(lead_import, f"The file could not be read: {error}")
         return
     header, body = rows[0], rows[1:]
-    LeadImport.objects.filter(pk=lead_import.pk).update(
-        status=LeadImport.Status.RUNNING, total=len(body)
-    )
-    lead_import.refresh_from_db()
-    rejected_rows = []
+    LeadImport.objects.filter(pk=lead_import.pk).exclude(
+        status__in=[LeadImport.Status.DONE, LeadImport.Status.FAILED]
+    ).update(status=LeadImport.Status.RUNNING, total=len(body))
+    lead_import.refresh_from_db(fields=["processed", "mapping", "duplicates"])
+    # Rows of chunks done before a crash still count as seen, for "the same email as row N".
     seen = {}
+    _screen_rows(body[: lead_import.processed], 0, lead_import.mapping, seen)
     quota_reached = False
     for start in range(lead_import.processed, len(body), CHUNK_ROWS):
         chunk = body[start : start + CHUNK_ROWS]
-        counts, rejected, quota_reached = _import_chunk(
-            lead_import, tenant, chunk, start, seen, quota_reached
-        )
-        rejected_rows.extend(rejected)
         with transaction.atomic():
+            # A second delivery running at the same time waits here, then finds the chunk done.
+            current = LeadImport.objects.select_for_update().only("processed")
+            if current.get(pk=lead_import.pk).processed != start:
+                return  # another run of this task is further on; it finishes the import
+            counts, rejected, quota_reached = _import_chunk(
+                lead_import, tenant, chunk, start, seen, quota_reached
+            )
             LeadImport.objects.filter(pk=lead_import.pk).update(
                 processed=start + len(chunk),
-                **{
-                    name: getattr(lead_import, name) + counts[name]
-                    for name in ("created", "updated", "skipped", "rejected")
-                },
+                rejects=JSONConcat(F("rejects"), Value(rejected, output_field=models.JSONField())),
+                **{name: F(name) + counts[name] for name in counts},
             )
-        lead_import.refresh_from_db()
-    if rejected_rows:
-        _write_report(lead_import, header, rejected_rows)
-    lead_import.status = LeadImport.Status.DONE
-    lead_import.finished_at = timezone.now()
-    lead_import.save(update_fields=["status", "finished_at", "report"])
-    record_event(
-        "leads.import_finished",
-        actor=lead_import.created_by,
-        data={
-            "import": str(lead_import.pk),
-            "file": lead_import.original_name,
-            "created": lead_import.created,
-            "updated": lead_import.updated,
-            "skipped": lead_import.skipped,
-            "rejected": lead_import.rejected,
-        },
-    )
+    with transaction.atomic():
+        lead_import = LeadImport.objects.select_for_update().get(pk=lead_import.pk)
+        if lead_import.is_finished or lead_import.processed < len(body):
+            return
+        if lead_import.rejects:
+            _write_report(lead_import, header, sorted(lead_import.rejects, key=lambda r: r[0]))
+        lead_import.status = LeadImport.Status.DONE
+        lead_import.finished_at = timezone.now()
+        lead_import.save(update_fields=["status", "finished_at", "report"])
+        record_event(
+            "leads.import_finished",
+            actor=lead_import.created_by,
+            data={
+                "import": str(lead_import.pk),
+                "file": lead_import.original_name,
+                "created": lead_import.created,
+                "updated": lead_import.updated,
+                "skipped": lead_import.skipped,
+                "rejected": lead_import.rejected,
+            },
+        )
 
 
-def _import_chunk(lead_import, tenant, chunk, start, seen, quota_reached):
-    """Import one chunk of rows. Returns the counts, the rejected rows (row number, reason,
-    row) and whether the plan's limit has been reached."""
-    counts = {"created": 0, "updated": 0, "skipped": 0, "rejected": 0}
-    rejected = []
-    candidates = []
+class JSONConcat(Func):
+    """`a || b` on jsonb: appends one JSON array to another in the database."""
+
+    arg_joiner = " || "
+    template = "%(expressions)s"
+    output_field = models.JSONField()
+
+
+def _screen_rows(chunk, start, mapping, seen):
+    """The rows of a chunk worth looking up: (blank rows, rejected rows, candidates).
+
+    `seen` maps each email met so far in the file to its row number, and is extended.
+    """
+    blank, rejected, candidates = 0, [], []
     for offset, row in enumerate(chunk):
         number = start + offset + 2  # the row number a person sees in a spreadsheet
         if not any(cell.strip() for cell in row):
-            counts["skipped"] += 1
+            blank += 1
             continue
         try:
-            values = clean_row(row, lead_import.mapping)
+            values = clean_row(row, mapping)
         except ValidationError as error:
             rejected.append((number, error.messages[0], row))
             continue
@@ -300,6 +317,14 @@ def _import_chunk(lead_import, tenant, chunk, start, seen, quota_reached):
         if email:
             seen[email] = number
         candidates.append((number, values, row))
+    return blank, rejected, candidates
+
+
+def _import_chunk(lead_import, tenant, chunk, start, seen, quota_reached):
+    """Import one chunk of rows, inside the caller's transaction. Returns the counts, the
+    rejected rows (row number, reason, row) and whether the plan's limit has been reached."""
+    counts = {"created": 0, "updated": 0, "skipped": 0, "rejected": 0}
+    counts["skipped"], rejected, candidates = _screen_rows(chunk, start, lead_import.mapping, seen)
     emails = [values["email"] for _, values, _ in candidates if values.get("email")]
     existing = {lead.email: lead for lead in Lead.objects.filter(email__in=emails)}
     new, updates, update_fields = [], [], set()
@@ -314,27 +339,26 @@ def _import_chunk(lead_import, tenant, chunk, start, seen, quota_reached):
             updates.append(lead)
         else:
             counts["skipped"] += 1
-    with transaction.atomic():
-        if updates:
-            now = timezone.now()
-            for lead in updates:
-                lead.updated_at = now
-            Lead.objects.bulk_update(updates, sorted(update_fields | {"updated_at"}))
-            counts["updated"] = len(updates)
-        allowed = 0 if quota_reached else len(new)
-        if new and not quota_reached:
-            allowed = _count_against_plan(tenant, lead_import, len(new))
-        for number, _, row in new[allowed:]:
-            rejected.append((number, "plan limit reached", row))
-        leads = [
-            Lead(
-                **{"source": Lead.Source.IMPORT, **values},
-                form_data={"import": str(lead_import.pk), "row": number},
-            )
-            for number, values, _ in new[:allowed]
-        ]
-        Lead.objects.bulk_create(leads)
-        counts["created"] = len(leads)
+    if updates:
+        now = timezone.now()
+        for lead in updates:
+            lead.updated_at = now
+        Lead.objects.bulk_update(updates, sorted(update_fields | {"updated_at"}))
+        counts["updated"] = len(updates)
+    allowed = 0 if quota_reached else len(new)
+    if new and not quota_reached:
+        allowed = _count_against_plan(tenant, lead_import, len(new))
+    for number, _, row in new[allowed:]:
+        rejected.append((number, "plan limit reached", row))
+    leads = [
+        Lead(
+            **{"source": Lead.Source.IMPORT, **values},
+            form_data={"import": str(lead_import.pk), "row": number},
+        )
+        for number, values, _ in new[:allowed]
+    ]
+    Lead.objects.bulk_create(leads)
+    counts["created"] = len(leads)
     counts["rejected"] = len(rejected)
     rejected.sort(key=lambda item: item[0])
     return counts, rejected, quota_reached or allowed < len(new)

@@ -305,6 +305,9 @@ class LeadImport(models.Model):
     updated = models.PositiveIntegerField(default=0)
     skipped = models.PositiveIntegerField(default=0)
     rejected = models.PositiveIntegerField(default=0)
+    # [row number, reason, cells] per rejected row, appended with each chunk's leads, so the
+    # report lists every one even when the task was interrupted and resumed.
+    rejects = models.JSONField(default=list, blank=True)
     report = models.FileField(upload_to="imports/", blank=True)
     error = models.TextField(blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
