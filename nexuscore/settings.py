@@ -240,8 +240,10 @@ Q_CLUSTER = {
     "name": "nexuscore",
     "orm": "default",
     "workers": int(os.environ.get("Q_WORKERS", "2")),
-    "timeout": 120,  # shorter than retry, so a slow task is never delivered twice while running
-    "retry": 180,
+    # timeout shorter than retry, so a slow task is never delivered twice while running; a
+    # task whose worker died is delivered again `retry` seconds after it was taken.
+    "timeout": int(os.environ.get("Q_TIMEOUT", "120")),
+    "retry": int(os.environ.get("Q_RETRY", "180")),
     "max_attempts": 3,
     "ack_failures": True,
     "catch_up": False,

@@ -18,6 +18,7 @@ from tenants.models import Tenant
 from tenants.schemas import fill_schema_pool
 from tests.browser import browser, site  # noqa: F401  (fixtures for the browser tests)
 from tests.fixtures_billing import billing_media, fake_stripe, webhook_secret  # noqa: F401
+from tests.fixtures_faults import fault_world  # noqa: F401
 from tests.fixtures_mfa import acme_requires_two_factor, staff_with_mfa  # noqa: F401
 from tests.fixtures_privacy import ann_and_joann, privacy_media  # noqa: F401
 

@@ -26,6 +26,7 @@ from django_q.tasks import async_task
 
 from nexuscore.billing.handlers import HANDLERS
 from nexuscore.billing.models import WebhookEvent
+from nexuscore.lib.tasks import survives_reconnect
 
 log = logging.getLogger(__name__)
 TOLERANCE_SECONDS = 300
@@ -74,6 +75,7 @@ def backoff(attempts: int) -> timedelta:
     return timedelta(minutes=min(2 ** (attempts - 1), 360))
 
 
+@survives_reconnect  # a database restart mid-way rolls it all back; it then runs again
 def process_webhook_event(webhook_id: str) -> str:
     """Apply one stored event; safe to run twice (a processed event is left alone)."""
     with transaction.atomic():
