@@ -62,6 +62,10 @@ def current_membership(request) -> Membership | None:
 
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+# Writable even when the organisation is read-only: signing in and out, and what the PDPA
+# obliges it to accept whatever its account's state: a person asking for their data, confirming
+# that request, or withdrawing consent.
+ALWAYS_WRITABLE = ("/accounts/", "/privacy/request/", "/privacy/withdraw/")
 
 
 def trial_has_ended(tenant) -> bool:
@@ -104,7 +108,7 @@ class MembershipMiddleware:
             request.trial_has_ended = trial_has_ended(tenant)
             request.payment_grace_has_ended = payment_grace_has_ended(tenant)
             writes = request.method not in SAFE_METHODS
-            if writes and not request.path.startswith("/accounts/"):
+            if writes and not request.path.startswith(ALWAYS_WRITABLE):
                 # An organisation whose trial ended or whose payment is overdue must still be
                 # able to choose a plan and pay.
                 unpaid = request.trial_has_ended or request.payment_grace_has_ended

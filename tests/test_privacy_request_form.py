@@ -192,3 +192,23 @@ def test_wrong_methods(acme):
 def test_the_privacy_notice_links_to_the_form():
     page = client_for(None).get("/privacy/")
     assert b'href="/privacy/request/"' in page.content
+
+
+@pytest.mark.parametrize("state", ["suspended", "trial over"])
+def test_a_read_only_organisation_still_takes_privacy_requests(acme, ann_and_joann, state):
+    """The PDPA obliges the organisation to answer whatever its account's state, so the form,
+    the confirmation and the withdrawal stay writable while everything else is read-only."""
+    from tenants.middleware import forget_hosts
+    from tenants.models import Tenant
+
+    if state == "suspended":
+        acme.status = Tenant.Status.SUSPENDED
+    else:
+        acme.trial_ends_at = timezone.now() - timedelta(days=1)
+    acme.save()
+    forget_hosts()
+    file_and_confirm(acme, ANN, "access")
+    with schema_context("acme"):
+        assert DSARRequest.objects.get(email=ANN).verified_at is not None
+    # Everything else is still refused.
+    assert client_for(acme).post("/f/contact/", {"name": "X"}).status_code == 403
