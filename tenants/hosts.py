@@ -15,3 +15,9 @@ def public_url(request, path: str = "/") -> str:
 
 def tenant_url(request, tenant, path: str = "/") -> str:
     return _origin(request, tenant.primary_host()) + path
+
+
+def tenant_address(tenant, path: str = "/") -> str:
+    """An absolute address on the organisation's host where there is no request (emails sent by
+    tasks): SITE_URL's scheme and port, the organisation's host."""
+    return settings.SITE_URL.replace("://", f"://{tenant.schema_name}.", 1) + path

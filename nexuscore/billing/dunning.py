@@ -23,15 +23,12 @@ from django_tenants.utils import schema_context
 
 from nexuscore.audit.models import Event, record_event
 from nexuscore.billing.models import Subscription
+from tenants.hosts import tenant_address
 from tenants.models import Tenant
 
 
 def grace_period() -> timedelta:
     return timedelta(days=settings.BILLING_GRACE_DAYS)
-
-
-def _tenant_link(tenant, path: str) -> str:
-    return f"{settings.SITE_URL.replace('://', f'://{tenant.schema_name}.', 1)}{path}"
 
 
 def _email_owner(tenant, template: str, subject: str, context: dict) -> None:
@@ -40,7 +37,7 @@ def _email_owner(tenant, template: str, subject: str, context: dict) -> None:
     context = {
         "tenant": tenant,
         "owner": tenant.owner,
-        "billing_url": _tenant_link(tenant, "/billing/"),
+        "billing_url": tenant_address(tenant, "/billing/"),
         "grace_days": settings.BILLING_GRACE_DAYS,
         **context,
     }

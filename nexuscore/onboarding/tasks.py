@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from nexuscore.audit.models import record_event
 from nexuscore.billing.models import Subscription
+from tenants.hosts import tenant_address
 from tenants.models import Tenant
 
 log = logging.getLogger(__name__)
@@ -119,7 +120,7 @@ def _send_mail(kind, subscription, owner, now):
         "time_zone": _zone(tenant).key,
         "days_left": days_left(subscription, now),
         "has_ended": subscription.trial_end <= now,
-        "choose_plan_url": f"{settings.SITE_URL}/pricing/",
+        "choose_plan_url": tenant_address(tenant, "/billing/"),
         "open_url": f"{settings.SITE_URL}/accounts/organisations/{tenant.schema_name}/open/",
     }
     subject = " ".join(render_to_string(f"emails/trial_{kind}_subject.txt", context).split())
