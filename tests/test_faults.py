@@ -17,8 +17,10 @@ import io
 import json
 import os
 import signal
+from datetime import timedelta
 
 import pytest
+from django_tenants.utils import schema_context
 
 from tests.fixtures_billing import stripe_event, stripe_object
 from tests.fixtures_faults import as_json
@@ -182,7 +184,13 @@ print(process_webhook_event({webhook_id!r}))
 
 
 def invoice_paid(world, tag: str) -> dict:
-    tenant_id = str(world.value("SELECT id FROM public.tenants_tenant WHERE schema_name = 'acme'"))
+    """invoice.paid for acme of the fault world."""
+    return invoice_paid_for(
+        str(world.value("SELECT id FROM public.tenants_tenant WHERE schema_name = 'acme'")), tag
+    )
+
+
+def invoice_paid_for(tenant_id: str, tag: str) -> dict:
     invoice = stripe_object(
         "invoice",
         id=f"in_faults_{tag}",
@@ -283,8 +291,8 @@ def test_a_worker_killed_in_the_middle_of_a_task_and_one_task_delivered_twice(fa
         ["qcluster"],
         "faults-cluster",
         Q_WORKERS="1",
-        Q_TIMEOUT="15",
-        Q_RETRY="20",
+        Q_TIMEOUT="10",
+        Q_RETRY="12",
         LOG_LEVEL="INFO",
     )
     try:
@@ -312,3 +320,76 @@ def test_a_worker_killed_in_the_middle_of_a_task_and_one_task_delivered_twice(fa
     assert_paid_once(world, event)
     log = world.log(cluster)
     assert "Failed" not in log, log
+
+
+# --- The same task twice, in this process -------------------------------------------------------
+
+
+def test_webhook_tasks_twice_issue_one_invoice_one_credit_note_one_email(
+    acme, billing_media, webhook_secret, fake_stripe, mailoutbox
+):
+    from nexuscore.billing.models import Invoice, WebhookEvent
+    from nexuscore.billing.webhooks import process_webhook_event
+    from tests.fixtures_billing import deliver
+
+    paid = invoice_paid_for(str(acme.pk), "inline")
+    assert deliver(paid).status_code == 200
+    fake_stripe.invoice_for_payment_intent["pi_faults_inline"] = "in_faults_inline"
+    charge = stripe_object("charge", id="ch_faults", payment_intent="pi_faults_inline")
+    refund = stripe_event("charge.refunded", {**charge, "amount_refunded": 5450})
+    assert deliver(refund).status_code == 200
+    for event in (paid, refund):
+        webhook = WebhookEvent.objects.get(event_id=event["id"])
+        assert process_webhook_event(str(webhook.pk)) == "processed"  # the task, again
+        assert deliver(event).status_code == 200  # and Stripe delivering it again
+    invoice = Invoice.objects.get(stripe_invoice_id="in_faults_inline")
+    assert invoice.status == "paid"
+    assert Invoice.objects.filter(credit_note_for=invoice).count() == 1
+    assert [mail.subject for mail in mailoutbox if invoice.number in mail.subject] == [
+        f"Tax invoice {invoice.number} from NexusCore (paid)"
+    ]
+
+
+def test_digests_and_trial_reminders_twice_send_one_email(acme, member, mailoutbox):
+    from django.utils import timezone
+
+    from nexuscore.billing.models import Subscription
+    from nexuscore.leads.models import Lead
+    from nexuscore.leads.tasks import send_follow_up_digests
+    from nexuscore.onboarding.tasks import send_trial_reminders
+
+    with schema_context(acme.schema_name):
+        Lead.objects.create(name="Due Today", assigned_to=member, next_follow_up=timezone.now())
+    subscription = Subscription.objects.live().get(tenant=acme)
+    subscription.status = Subscription.Status.TRIALING
+    subscription.trial_end = timezone.now() + timedelta(days=2)
+    subscription.save()
+    for _ in range(2):
+        send_follow_up_digests()
+        send_trial_reminders()
+    digests = [mail for mail in mailoutbox if "due today" in mail.subject]
+    assert [mail.to for mail in digests] == [[member.email]]
+    reminders = [mail for mail in mailoutbox if mail.to == ["owner@acme.test"]]
+    assert len(reminders) == 1
+
+
+def test_an_access_export_twice_is_built_and_counted_once(acme, privacy_media, mailoutbox):
+    from nexuscore.lib.tasks import run_in_schema
+    from nexuscore.privacy.models import DSARRequest
+    from nexuscore.quotas.models import UsageEvent
+
+    with schema_context(acme.schema_name):
+        request = DSARRequest.objects.create(
+            email="ann@example.sg",
+            request_type=DSARRequest.Type.ACCESS,
+            status=DSARRequest.Status.PROCESSING,
+        )
+    for _ in range(2):
+        run_in_schema(acme.schema_name, "nexuscore.privacy.export.build_export", (str(request.pk),))
+    with schema_context(acme.schema_name):
+        request.refresh_from_db()
+        assert request.status == DSARRequest.Status.COMPLETED
+        assert request.export_file
+    counted = UsageEvent.objects.filter(metric="privacy.exports", metadata__request=str(request.pk))
+    assert counted.count() == 1
+    assert [mail.to for mail in mailoutbox] == [["ann@example.sg"]]
