@@ -140,3 +140,36 @@ def test_retries_stop_after_the_limit_and_staff_can_replay(acme, settings, staff
     assert response.status_code == 302
     stored.refresh_from_db()
     assert stored.status == WebhookEvent.Status.PROCESSED
+
+
+def test_events_a_lost_task_left_pending_are_picked_up(db):
+    """After an outage longer than a task's reconnect attempts, nothing processes a pending
+    event: the sweep queues it again, and leaves alone what is fresh or awaits its retry."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from nexuscore.billing.webhooks import pick_up_stale_events
+
+    now = timezone.now()
+
+    def pending(event_id, *, age_minutes, retry_in_minutes=None):
+        webhook = WebhookEvent.objects.create(
+            event_id=event_id, event_type="bench.unknown", payload={"id": event_id}
+        )
+        retry = None if retry_in_minutes is None else now + timedelta(minutes=retry_in_minutes)
+        WebhookEvent.objects.filter(pk=webhook.pk).update(
+            updated_at=now - timedelta(minutes=age_minutes), next_attempt_at=retry
+        )
+        return webhook
+
+    lost = pending("evt_lost", age_minutes=11)
+    lost_retry = pending("evt_lost_retry", age_minutes=40, retry_in_minutes=-20)
+    fresh = pending("evt_fresh", age_minutes=1)
+    awaiting_retry = pending("evt_awaiting", age_minutes=30, retry_in_minutes=5)
+
+    assert pick_up_stale_events(now) == 2  # tasks run inline in tests
+    statuses = dict(WebhookEvent.objects.values_list("event_id", "status"))
+    assert statuses[lost.event_id] == statuses[lost_retry.event_id] == "ignored"
+    assert statuses[fresh.event_id] == statuses[awaiting_retry.event_id] == "pending"
+    assert pick_up_stale_events(now) == 0

@@ -17,6 +17,7 @@ from datetime import timedelta
 import stripe
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.http import HttpResponse, JsonResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
@@ -119,6 +120,27 @@ def _schedule_retry(webhook, error, now) -> None:
         repeats=1,
         next_run=webhook.next_attempt_at,
     )
+
+
+STALE_AFTER = timedelta(minutes=10)
+
+
+def pick_up_stale_events(now=None) -> int:
+    """Queue again every pending event nothing will process: one whose task was lost (the
+    database was down for longer than the task's reconnect attempts, or its worker died past
+    its retries) or whose retry schedule never ran. A healthy event is processed within seconds,
+    so ten minutes without progress means lost. Processing twice is harmless; returns how many
+    were queued."""
+    now = now or timezone.now()
+    stale = WebhookEvent.objects.filter(
+        status=WebhookEvent.Status.PENDING, updated_at__lte=now - STALE_AFTER
+    ).filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now - STALE_AFTER))
+    webhook_ids = [str(pk) for pk in stale.values_list("pk", flat=True)[:1000]]
+    for webhook_id in webhook_ids:
+        async_task("nexuscore.billing.webhooks.process_webhook_event", webhook_id)
+    if webhook_ids:
+        log.warning("webhooks: %d stale pending event(s) queued again", len(webhook_ids))
+    return len(webhook_ids)
 
 
 def replay(webhook: WebhookEvent) -> str:
