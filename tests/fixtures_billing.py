@@ -25,6 +25,10 @@ _objects = json.loads(OBJECTS.read_text())["resources"]
 _event_ids = itertools.count(1)
 
 
+NOW = int(time.time())
+DAY = 24 * 3600
+
+
 def stripe_object(resource: str, **changes) -> dict:
     """A copy of Stripe's example object `resource`, with `changes` applied on top."""
     return {**copy.deepcopy(_objects[resource]), **changes}
@@ -57,6 +61,97 @@ def deliver(event: dict, secret=WEBHOOK_SECRET, at=None):
         body,
         content_type="application/json",
         HTTP_STRIPE_SIGNATURE=signature(body, secret, at),
+    )
+
+
+def subscription_object(
+    tenant,
+    *,
+    status="active",
+    price="price_test_growth_month",
+    id="sub_test_acme",
+    customer="cus_test_acme",
+    **changes,
+):
+    """Stripe's example subscription, made the organisation's (the current period on its item,
+    as API 2026-10-28.endive has it)."""
+    obj = stripe_object(
+        "subscription",
+        id=id,
+        customer=customer,
+        status=status,
+        metadata={"tenant_id": str(tenant.pk)},
+        cancel_at_period_end=False,
+        canceled_at=None,
+        trial_start=None,
+        trial_end=None,
+    )
+    item = obj["items"]["data"][0]
+    item["price"]["id"] = price
+    item["current_period_start"], item["current_period_end"] = NOW, NOW + 30 * DAY
+    item["subscription"] = obj["id"]
+    return {**obj, **changes}
+
+
+def invoice_object(
+    tenant,
+    *,
+    id="in_test_1",
+    subtotal=14900,
+    status="open",
+    subscription="sub_test_acme",
+    customer="cus_test_acme",
+    **changes,
+):
+    """Stripe's example invoice for the organisation's subscription (under
+    parent.subscription_details, as API 2026-10-28.endive has it)."""
+    obj = stripe_object(
+        "invoice",
+        id=id,
+        customer=customer,
+        currency="sgd",
+        status=status,
+        number="STRIPE-0001",
+        subtotal=subtotal,
+        subtotal_excluding_tax=subtotal,
+        total=subtotal,
+        amount_due=subtotal,
+        amount_paid=subtotal if status == "paid" else 0,
+        due_date=None,
+        parent={
+            "type": "subscription_details",
+            "quote_details": None,
+            "subscription_details": {
+                "subscription": subscription,
+                "metadata": {"tenant_id": str(tenant.pk)},
+            },
+        },
+        status_transitions={
+            "finalized_at": NOW,
+            "paid_at": NOW if status == "paid" else None,
+            "marked_uncollectible_at": None,
+            "voided_at": None,
+        },
+    )
+    line = obj["lines"]["data"][0]
+    line.update(amount=subtotal, description="NexusCore Growth (monthly)", invoice=id)
+    return {**obj, **changes}
+
+
+def checkout_object(
+    tenant, *, paid=True, id="cs_test_acme", subscription="sub_test_acme", customer="cus_test_acme"
+):
+    """A completed subscription-mode Checkout Session started by the organisation."""
+    return stripe_object(
+        "checkout.session",
+        id=id,
+        mode="subscription",
+        subscription=subscription,
+        customer=customer,
+        client_reference_id=str(tenant.pk),
+        metadata={"tenant_id": str(tenant.pk), "plan": "growth-month"},
+        payment_status="paid" if paid else "unpaid",
+        status="complete",
     )
 
 

@@ -1,8 +1,6 @@
 """Each Stripe event's handler, through the signed webhook: subscriptions, invoices (our numbers,
 GST, PDF, email), refunds as credit notes; repeats and reverse order change nothing."""
 
-import time
-
 import pytest
 from django.utils import timezone
 from django_tenants.utils import schema_context
@@ -10,83 +8,22 @@ from django_tenants.utils import schema_context
 from nexuscore.audit.models import Event
 from nexuscore.billing.models import Invoice, Plan, Subscription, WebhookEvent
 from nexuscore.billing.webhooks import process_webhook_event
-from tests.fixtures_billing import deliver, stripe_event, stripe_object
-
-NOW = int(time.time())
-DAY = 24 * 3600
+from tests.fixtures_billing import (
+    DAY,
+    NOW,
+    checkout_object,
+    deliver,
+    invoice_object,
+    stripe_event,
+    stripe_object,
+    subscription_object,
+)
 
 
 @pytest.fixture(autouse=True)
 def _billing(db, billing_media, webhook_secret):
     Plan.objects.filter(sku="growth-month").update(stripe_price_id="price_test_growth_month")
     Plan.objects.filter(sku="scale-month").update(stripe_price_id="price_test_scale_month")
-
-
-def subscription_object(tenant, *, status="active", price="price_test_growth_month", **changes):
-    obj = stripe_object(
-        "subscription",
-        id="sub_test_acme",
-        customer="cus_test_acme",
-        status=status,
-        metadata={"tenant_id": str(tenant.pk)},
-        cancel_at_period_end=False,
-        canceled_at=None,
-        trial_start=None,
-        trial_end=None,
-    )
-    item = obj["items"]["data"][0]
-    item["price"]["id"] = price
-    item["current_period_start"], item["current_period_end"] = NOW, NOW + 30 * DAY
-    item["subscription"] = obj["id"]
-    return {**obj, **changes}
-
-
-def invoice_object(tenant, *, id="in_test_1", subtotal=14900, status="open", **changes):
-    obj = stripe_object(
-        "invoice",
-        id=id,
-        customer="cus_test_acme",
-        currency="sgd",
-        status=status,
-        number="STRIPE-0001",
-        subtotal=subtotal,
-        subtotal_excluding_tax=subtotal,
-        total=subtotal,
-        amount_due=subtotal,
-        amount_paid=subtotal if status == "paid" else 0,
-        due_date=None,
-        parent={
-            "type": "subscription_details",
-            "quote_details": None,
-            "subscription_details": {
-                "subscription": "sub_test_acme",
-                "metadata": {"tenant_id": str(tenant.pk)},
-            },
-        },
-        status_transitions={
-            "finalized_at": NOW,
-            "paid_at": NOW if status == "paid" else None,
-            "marked_uncollectible_at": None,
-            "voided_at": None,
-        },
-    )
-    line = obj["lines"]["data"][0]
-    line.update(amount=subtotal, description="NexusCore Growth (monthly)", invoice=id)
-    return {**obj, **changes}
-
-
-def checkout_object(tenant, *, paid=True):
-    return stripe_object(
-        "checkout.session",
-        id="cs_test_acme",
-        mode="subscription",
-        subscription="sub_test_acme",
-        customer="cus_test_acme",
-        client_reference_id=str(tenant.pk),
-        metadata={"tenant_id": str(tenant.pk), "plan": "growth-month"},
-        payment_status="paid" if paid else "unpaid",
-        status="complete",
-    )
 
 
 def send(event_type, data_object, **kwargs):
