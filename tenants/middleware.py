@@ -93,8 +93,8 @@ def payment_grace_has_ended(tenant) -> bool:
 
 class MembershipMiddleware:
     """Closed organisations answer nothing; suspended ones, those whose trial ended without a
-    payment and those whose payment is overdue past the grace period are read-only (signing in
-    and out still works, and so does paying)."""
+    payment, those whose payment is overdue past the grace period and those whose subscription
+    was cancelled are read-only (signing in and out still works, and so does paying)."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -107,11 +107,16 @@ class MembershipMiddleware:
             # The layout's trial banner and the read-only page say why, from this.
             request.trial_has_ended = trial_has_ended(tenant)
             request.payment_grace_has_ended = payment_grace_has_ended(tenant)
+            request.subscription_has_ended = tenant.subscription_ended_at is not None
             writes = request.method not in SAFE_METHODS
             if writes and not request.path.startswith(ALWAYS_WRITABLE):
                 # An organisation whose trial ended or whose payment is overdue must still be
                 # able to choose a plan and pay.
-                unpaid = request.trial_has_ended or request.payment_grace_has_ended
+                unpaid = (
+                    request.trial_has_ended
+                    or request.payment_grace_has_ended
+                    or request.subscription_has_ended
+                )
                 billing_blocks = unpaid and not request.path.startswith("/billing/")
                 if tenant.is_read_only or billing_blocks:
                     return self.refuse_write(request, tenant)
@@ -124,6 +129,7 @@ class MembershipMiddleware:
             "tenant": tenant,
             "trial_has_ended": request.trial_has_ended,
             "payment_grace_has_ended": request.payment_grace_has_ended,
+            "subscription_has_ended": request.subscription_has_ended,
         }
         response = render(request, "errors/read_only.html", context, status=403)
         if getattr(request, "htmx", False):
@@ -131,6 +137,8 @@ class MembershipMiddleware:
                 reason = f"{tenant.name} is suspended, so it is read-only."
             elif request.payment_grace_has_ended:
                 reason = f"a payment for {tenant.name} is overdue; pay it on the billing page."
+            elif request.subscription_has_ended:
+                reason = f"the subscription of {tenant.name} has ended; choose a plan to carry on."
             else:
                 reason = f"the free trial of {tenant.name} has ended; choose a plan to carry on."
             messages.error(request, f"Nothing was saved: {reason}")

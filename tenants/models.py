@@ -87,6 +87,9 @@ class Tenant(TenantMixin):
         related_name="owned_tenants",
     )
     trial_ends_at = models.DateTimeField(null=True, blank=True)
+    # Set when the last live subscription is cancelled, cleared when a plan is paid for again:
+    # until then the organisation is read-only (tenants/middleware.py reads it, no query).
+    subscription_ended_at = models.DateTimeField(null=True, blank=True)
     # Billing's dunning (nexuscore/billing/dunning.py): set when a payment fails, cleared when
     # one succeeds; read-only once settings.BILLING_GRACE_DAYS have passed since.
     payment_overdue_since = models.DateTimeField(null=True, blank=True)

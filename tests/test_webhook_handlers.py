@@ -8,6 +8,7 @@ from django_tenants.utils import schema_context
 from nexuscore.audit.models import Event
 from nexuscore.billing.models import Invoice, Plan, Subscription, WebhookEvent
 from nexuscore.billing.webhooks import process_webhook_event
+from tests.conftest import client_for
 from tests.fixtures_billing import (
     DAY,
     NOW,
@@ -91,6 +92,37 @@ def test_subscription_created_updated_deleted(acme):
     assert int(subscription.canceled_at.timestamp()) == NOW + 20
     assert not Subscription.objects.live().filter(tenant=acme).exists()
     assert len(events(acme, "billing.subscription_deleted")) == 1
+
+
+def test_a_cancelled_subscription_leaves_the_organisation_read_only_until_it_pays_again(
+    acme, owner
+):
+    """Without a live subscription no plan's limits would apply: the organisation is read-only,
+    with the billing page still open, until a plan is paid for again."""
+    from tenants.middleware import forget_hosts
+
+    send("customer.subscription.created", subscription_object(acme), created=NOW)
+    gone = subscription_object(acme, status="canceled", canceled_at=NOW + 20)
+    send("customer.subscription.deleted", gone, created=NOW + 20)
+    acme.refresh_from_db()
+    assert int(acme.subscription_ended_at.timestamp()) == NOW + 20
+    forget_hosts()
+
+    client = client_for(acme, owner)
+    lead = {"name": "Tan Ah Kow", "email": "tan@example.sg", "status": "new", "source": "manual"}
+    refused = client.post("/leads/new/", lead)
+    assert refused.status_code == 403
+    assert "read-only until a plan is chosen again" in refused.content.decode()
+    page = client.get("/").content.decode()
+    assert "The subscription has ended" in page
+    assert client.post("/billing/checkout/", {"plan": "growth-month"}).status_code == 302
+
+    again = subscription_object(acme, id="sub_test_acme_again")
+    send("customer.subscription.created", again, created=NOW + 60)
+    acme.refresh_from_db()
+    assert acme.subscription_ended_at is None
+    forget_hosts()
+    assert client.post("/leads/new/", lead).status_code == 302
 
 
 def test_subscription_events_in_reverse_order_end_on_the_latest(acme):

@@ -80,12 +80,24 @@ def _tenant_for(*, metadatas=(), subscription_id="", customer_id="") -> Tenant:
 
 
 def _activate(tenant) -> None:
-    """A payment activated the subscription: the trial is over for good (the contract with
-    tenants/middleware.py: no trial end date, no trial read-only mode)."""
+    """A payment activated the subscription: the trial, or the time without a plan, is over (the
+    contract with tenants/middleware.py: no trial end date, no ended subscription)."""
     tenant = Tenant.objects.select_for_update().get(pk=tenant.pk)
-    if tenant.trial_ends_at is not None:
-        tenant.trial_ends_at = None
-        tenant.save(update_fields=["trial_ends_at", "updated_at"])  # forgets the cached host
+    if tenant.trial_ends_at is not None or tenant.subscription_ended_at is not None:
+        tenant.trial_ends_at = tenant.subscription_ended_at = None
+        # Saving forgets the cached host, so every process sees it writable again.
+        tenant.save(update_fields=["trial_ends_at", "subscription_ended_at", "updated_at"])
+
+
+def _end_subscription(tenant, ended_at) -> None:
+    """The organisation's last live subscription was cancelled: it is read-only until it pays
+    for a plan again (without one its plan's limits would no longer apply)."""
+    if Subscription.objects.live().filter(tenant=tenant).exists():
+        return  # a new subscription is already on its way
+    tenant = Tenant.objects.select_for_update().get(pk=tenant.pk)
+    if tenant.subscription_ended_at is None:
+        tenant.subscription_ended_at = ended_at
+        tenant.save(update_fields=["subscription_ended_at", "updated_at"])
 
 
 # --- Checkout and subscriptions ------------------------------------------------------------------
@@ -203,6 +215,8 @@ def subscription_changed(event: dict) -> None:
     row.save()
     if became_active:
         _activate(tenant)
+    if status == Subscription.Status.CANCELED:
+        _end_subscription(tenant, row.canceled_at or timezone.now())
     record_event(
         f"billing.subscription_{event['type'].rsplit('.', 1)[-1]}",
         tenant=tenant,
