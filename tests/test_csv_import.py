@@ -246,3 +246,30 @@ def test_report_is_not_a_public_file(acme, owner):
     assert (
         client_for(acme, owner).post(f"/leads/import/{lead_import.pk}/report/").status_code == 405
     )
+
+
+def test_the_uploaded_file_is_deleted_once_the_import_is_done(acme, owner):
+    """It is personal data no longer needed; the report of rejected rows stays."""
+    lead_import, _ = run(acme, owner, CSV.encode())
+    storage = lead_import.report.storage
+    with schema_context(acme.schema_name):
+        assert not lead_import.file
+        assert not storage.exists(f"imports/{lead_import.pk}.csv")
+        assert storage.exists(lead_import.report.name)
+
+
+def test_a_deletion_request_clears_the_persons_rejected_rows(acme, owner):
+    from nexuscore.privacy.erasure import anonymise_leads, leads_of
+
+    content = CSV + "Ann Tan,ann@x.sg,1234,,new\nJoann Lim,joann@x.sg,1234,,new\n"
+    lead_import, client = run(acme, owner, content.encode())
+    with schema_context(acme.schema_name):
+        counts = anonymise_leads(leads_of("ann@x.sg"), emails=["ann@x.sg"])
+        lead_import.refresh_from_db()
+    assert counts["import_rows"] == 1
+    assert lead_import.rejected == 7  # the statistics stay
+    report = client.get(f"/leads/import/{lead_import.pk}/report/")
+    text = b"".join(report.streaming_content).decode("utf-8-sig")
+    assert "ann@x.sg" not in text.replace("joann@x.sg", "")
+    assert "Ann Tan" not in text
+    assert "joann@x.sg" in text and "Joann Lim" in text  # nobody else's row is touched

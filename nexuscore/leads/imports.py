@@ -284,6 +284,15 @@ def run_import(import_id: str) -> None:
                 "rejected": lead_import.rejected,
             },
         )
+    _forget_upload(lead_import)
+
+
+def _forget_upload(lead_import) -> None:
+    """Delete the uploaded file once every row is in: it is personal data no longer needed (the
+    report keeps the rejected rows people must fix; a deletion request clears those too)."""
+    if lead_import.file:
+        lead_import.file.delete(save=False)
+        LeadImport.objects.filter(pk=lead_import.pk).update(file="")
 
 
 class JSONConcat(Func):
@@ -387,6 +396,16 @@ def _count_against_plan(tenant, lead_import, wanted: int) -> int:
             except QuotaExceeded:
                 return 0
         return remaining
+
+
+def rewrite_report(lead_import) -> None:
+    """Write the report again from the stored rejected rows (after some were cleared), under the
+    header of the first one."""
+    old = lead_import.report.name
+    header = lead_import.headers or []
+    _write_report(lead_import, header, sorted(lead_import.rejects, key=lambda r: r[0]))
+    if old and old != lead_import.report.name:
+        lead_import.report.storage.delete(old)
 
 
 def _write_report(lead_import, header, rejected_rows) -> None:

@@ -5,8 +5,9 @@ PDPA has no general right to erasure, but data no longer needed must not be kept
 everything that could tell who the person was is cleared or replaced: name, email, phone,
 company, job title, free text (notes, lost reason, the form's message), the form data, and the
 person's details in the text of the audit events about them (`redact_events`, the one sanctioned
-change to an event). Clearing the next follow-up takes the lead out of the daily digest, the
-one scheduled email that mentions leads by name.
+change to an event), and their rows among the rejected rows of CSV imports. Clearing the next
+follow-up takes the lead out of the daily digest, the one scheduled email that mentions leads by
+name.
 
 Kept: what the person consented to (purpose, wording, version, time, and now withdrawn), the
 dates, the status and the campaign fields. Invoices are NexusCore's tax records about
@@ -21,7 +22,8 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from nexuscore.audit.models import Event, redact_events
-from nexuscore.leads.models import Lead, LeadNote
+from nexuscore.leads.imports import rewrite_report
+from nexuscore.leads.models import Lead, LeadImport, LeadNote
 
 ANONYMOUS_NAME = "Anonymised person"
 REMOVED = "[removed]"
@@ -119,4 +121,27 @@ def anonymise_leads(leads, *, emails=()) -> dict:
             counts["notes"] += LeadNote.objects.filter(lead_id__in=chunk).update(text=REMOVED)
         redact = event_redactor({str(pk) for pk in ids}, patterns)
         counts["events"] = redact_events(events_about(ids, known), redact)
+        counts["import_rows"] = scrub_import_reports(patterns)
     return counts
+
+
+def scrub_import_reports(patterns) -> int:
+    """Clear the rejected rows of CSV imports that mention one of these addresses, and write
+    their reports again: a rejected row is the person's data as it was uploaded. (The uploaded
+    files themselves are deleted once an import is done.) Returns how many rows were cleared."""
+    if not patterns:
+        return 0
+    cleared = 0
+    imports = LeadImport.objects.select_for_update().exclude(rejects=[])
+    for lead_import in imports:
+        rows = []
+        for number, reason, cells in lead_import.rejects:
+            if any(pattern.search(str(cell)) for cell in cells for pattern in patterns):
+                cells, cleared = [REMOVED] * len(cells), cleared + 1
+            rows.append([number, reason, cells])
+        if rows != lead_import.rejects:
+            lead_import.rejects = rows
+            if lead_import.report:
+                rewrite_report(lead_import)
+            lead_import.save(update_fields=["rejects", "report"])
+    return cleared
