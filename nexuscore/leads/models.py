@@ -174,6 +174,12 @@ class Lead(models.Model):
             models.Index(fields=["source", "-created_at", "-id"], name="lead_source_recent"),
             models.Index(fields=["assigned_to", "-created_at", "-id"], name="lead_assignee_recent"),
             models.Index(fields=["next_follow_up", "id"], name="lead_follow_up"),
+            # "My follow-ups due" (the dashboard, the daily digest): open leads only.
+            models.Index(
+                fields=["assigned_to", "next_follow_up"],
+                name="lead_assignee_due",
+                condition=~models.Q(status__in=["won", "lost"]),
+            ),
             models.Index(fields=["name", "id"], name="lead_name"),
             models.Index(fields=["company", "id"], name="lead_company"),
             GinIndex(fields=["search_document"], name="lead_search"),
