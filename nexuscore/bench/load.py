@@ -40,6 +40,7 @@ PUBLIC_PAGES = ["/", "/pricing/", "/features/", "/about/"]
 POSTS = 3000
 WEBHOOK_SECRET = "whsec_bench_load"
 SCRIPT = Path(__file__).with_name("wrk_requests.lua")
+REPORT_SCRIPT = throughput.WRK_SCRIPT  # wrk_requests.lua reports through it
 # The mix: (group, connections). 16 in all, as everywhere in the bench.
 MIX = [("public", 4), ("organisation", 8), ("capture", 2), ("webhook", 2)]
 
@@ -65,24 +66,8 @@ def procfile_web(env: dict):
     port = throughput.free_port()
     command = procfile_web_command().replace("0.0.0.0:", "127.0.0.1:")
     environment = {**env, "PORT": str(port), "PATH": f"{throughput.BIN}:{env.get('PATH', '')}"}
-    with tempfile.TemporaryFile() as log:
-        process = subprocess.Popen(
-            ["sh", "-c", f"exec {command}"],
-            env=environment,
-            cwd=throughput.BASE_DIR,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            throughput.wait_until_answering(port, process, log)
-            yield port, process.pid
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+    with throughput.serving(["sh", "-c", f"exec {command}"], environment, port) as process:
+        yield port, process.pid
 
 
 def worker_memory_mb(master_pid: int) -> list[float]:
@@ -202,7 +187,7 @@ def run_groups(wrk: str, port: int, groups: dict, seconds: int) -> dict[str, thr
         commands[name] = command = wrk_command(wrk, port, connections, seconds)
         running[name] = subprocess.Popen(
             command,
-            env={**os.environ, "BENCH_REQUESTS": str(path)},
+            env={**os.environ, "BENCH_REQUESTS": str(path), "BENCH_REPORT": str(REPORT_SCRIPT)},
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,

@@ -66,13 +66,21 @@ def gunicorn(app: str, env: dict):
     """Serve `app` with 2 sync workers on a free loopback port; yield the port; always stop."""
     port = free_port()
     command = [str(BIN / "gunicorn"), app, "-w", "2", "-b", f"127.0.0.1:{port}"]
+    with serving(command, env, port):
+        yield port
+
+
+@contextmanager
+def serving(command: list[str], env: dict, port: int):
+    """Run `command` (a server about to listen on `port`) until it answers; yield its process;
+    always stop it."""
     with tempfile.TemporaryFile() as log:
         process = subprocess.Popen(
             command, env=env, cwd=BASE_DIR, stdout=log, stderr=subprocess.STDOUT
         )
         try:
             wait_until_answering(port, process, log)
-            yield port
+            yield process
         finally:
             process.terminate()
             try:

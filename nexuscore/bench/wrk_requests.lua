@@ -1,6 +1,7 @@
 -- Cycle through the requests listed in the file $BENCH_REQUESTS, one a line, tab-separated:
 -- method, path, Host, Cookie (or "-"), body (or "-"). Each wrk thread starts at its own place in
--- the list, so no two threads send the same post at the same time. Reports like wrk_report.lua.
+-- the list, so no two threads send the same post at the same time. Reports with wrk_report.lua
+-- (its path in $BENCH_REPORT).
 local listed = {}
 for line in io.lines(os.getenv("BENCH_REQUESTS")) do
   local method, path, host, cookie, body = line:match("^(%S+)\t(%S+)\t(%S+)\t(%S+)\t(.*)$")
@@ -34,12 +35,5 @@ request = function()
   return listed[position]
 end
 
-done = function(summary, latency, requests)
-  local errors = summary.errors
-  io.write(string.format("bench_requests %d\n", summary.requests))
-  io.write(string.format("bench_duration_us %d\n", summary.duration))
-  io.write(string.format("bench_errors %d\n",
-    errors.connect + errors.read + errors.write + errors.status + errors.timeout))
-  io.write(string.format("bench_p50_us %d\n", latency:percentile(50)))
-  io.write(string.format("bench_p95_us %d\n", latency:percentile(95)))
-end
+-- done(): the same report as every other wrk run of the bench.
+dofile(os.getenv("BENCH_REPORT"))
