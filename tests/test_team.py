@@ -2,6 +2,7 @@
 ownership. Invitations as seen from the public host are in test_invitations.py."""
 
 import re
+from zoneinfo import ZoneInfo
 
 import pytest
 from django_tenants.utils import schema_context
@@ -59,6 +60,8 @@ def test_every_member_sees_everyone_with_role_and_joining_date(request, acme, ro
     for role_label in (b"Owner", b"Administrator", b"Member", b"Viewer"):
         assert role_label in response.content
     joined = membership(acme, request.getfixturevalue(role)).joined_at
+    # The date as the organisation reads it (Singapore is 8 hours ahead of the UTC stored).
+    joined = joined.astimezone(ZoneInfo(acme.timezone))
     assert f"{joined:%Y-%m-%d}".encode() in response.content  # in the <time datetime>
 
 
