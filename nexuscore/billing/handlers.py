@@ -103,6 +103,25 @@ def _end_subscription(tenant, ended_at) -> None:
 # --- Checkout and subscriptions ------------------------------------------------------------------
 
 
+def _link_checkout(tenant, stripe_id: str, session: dict) -> None:
+    """Give the organisation's live subscription the Stripe subscription its checkout made."""
+    live = Subscription.objects.select_for_update().live().filter(tenant=tenant).first()
+    if live is None:
+        raise NotYetKnown(f"{tenant} has no subscription to link to {stripe_id}")
+    if live.stripe_subscription_id:
+        raise SubscriptionConflict(
+            f"{tenant} already has {live.stripe_subscription_id}; checkout made {stripe_id}"
+        )
+    live.stripe_subscription_id = stripe_id
+    live.stripe_customer_id = session.get("customer") or live.stripe_customer_id
+    if session.get("payment_status") == "paid" and live.status in (
+        Subscription.Status.TRIALING,
+        Subscription.Status.INCOMPLETE,
+    ):
+        live.status = Subscription.Status.ACTIVE
+    live.save()
+
+
 def checkout_completed(event: dict) -> None:
     """checkout.session.completed: link the organisation's subscription to Stripe's."""
     session = event["data"]["object"]
@@ -114,24 +133,9 @@ def checkout_completed(event: dict) -> None:
     )
     if tenant is None:
         raise NotYetKnown(f"checkout session {session.get('id')!r} names no organisation")
-    if Subscription.objects.filter(stripe_subscription_id=stripe_id).exists():
-        pass  # a subscription event got here first and linked it
-    else:
-        live = Subscription.objects.select_for_update().live().filter(tenant=tenant).first()
-        if live is None:
-            raise NotYetKnown(f"{tenant} has no subscription to link to {stripe_id}")
-        if live.stripe_subscription_id:
-            raise SubscriptionConflict(
-                f"{tenant} already has {live.stripe_subscription_id}; checkout made {stripe_id}"
-            )
-        live.stripe_subscription_id = stripe_id
-        live.stripe_customer_id = session.get("customer") or live.stripe_customer_id
-        if session.get("payment_status") == "paid" and live.status in (
-            Subscription.Status.TRIALING,
-            Subscription.Status.INCOMPLETE,
-        ):
-            live.status = Subscription.Status.ACTIVE
-        live.save()
+    # A subscription event may have got here first and linked it already.
+    if not Subscription.objects.filter(stripe_subscription_id=stripe_id).exists():
+        _link_checkout(tenant, stripe_id, session)
     if session.get("payment_status") == "paid":
         _activate(tenant)
     record_event(
