@@ -166,15 +166,19 @@ CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.db.DatabaseCache",
         "LOCATION": "nexuscore_cache",
-        # Keys carry the schema name, so one organisation never reads another's entries.
-        "KEY_FUNCTION": "django_tenants.cache.make_key",
-        "REVERSE_KEY_FUNCTION": "django_tenants.cache.reverse_key",
+        # Keys carry the schema name, so one organisation never reads another's entries; rate
+        # limits are counted across every host (nexuscore/lib/cache.py).
+        "KEY_FUNCTION": "nexuscore.lib.cache.make_key",
+        "REVERSE_KEY_FUNCTION": "nexuscore.lib.cache.reverse_key",
     }
 }
 
 # ---------------------------------------------------------------------------------------------
 # Identity: our User, signed in with email through django-allauth.
+# On an organisation's host the first backend alone decides, and only for its members
+# (nexuscore/accounts/backends.py); the public host uses the other two.
 AUTHENTICATION_BACKENDS = [
+    "nexuscore.accounts.backends.OrganisationMembersBackend",
     "django.contrib.auth.backends.ModelBackend",
     "allauth.account.auth_backends.AuthenticationBackend",
 ]
@@ -215,6 +219,12 @@ SESSION_COOKIE_DOMAIN = None  # host-only: a cookie set on acme.<domain> stays t
 CSRF_COOKIE_DOMAIN = None
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 HANDOVER_MAX_AGE_SECONDS = 60
+
+# How many proxies (load balancers) in front of the web processes append to X-Forwarded-For;
+# 0 when browsers reach gunicorn directly. Every per-address limit reads the client's address
+# through nexuscore.lib.ratelimit.client_address, allauth's included.
+TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))
+ALLAUTH_TRUSTED_PROXY_COUNT = TRUSTED_PROXY_COUNT
 
 # ---------------------------------------------------------------------------------------------
 # Mail: local runs write every message to .data/outbox/ and the console. Production names any

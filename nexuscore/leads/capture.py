@@ -12,7 +12,6 @@ import time
 import uuid
 from urllib.parse import parse_qs, urlsplit
 
-from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -23,11 +22,12 @@ from nexuscore.billing.idempotency import run_once
 from nexuscore.leads import actions
 from nexuscore.leads.forms import CaptureSubmissionForm
 from nexuscore.leads.models import CaptureForm, Lead
+from nexuscore.lib.ratelimit import RateLimit, client_address
 from nexuscore.quotas.models import METRICS, QuotaExceeded, current_period
 
 UTM_FIELDS = ["utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content"]
-RATE_LIMIT = 5  # submissions per address
-RATE_WINDOW_SECONDS = 10 * 60
+# Submissions one address may send to one organisation's forms in ten minutes.
+SUBMISSIONS = RateLimit("capture-submission", limit=5, window=10 * 60)
 
 
 def _get_capture_form(slug: str) -> CaptureForm:
@@ -36,26 +36,6 @@ def _get_capture_form(slug: str) -> CaptureForm:
         form, _ = CaptureForm.objects.get_or_create(slug="contact")
         return form
     return get_object_or_404(CaptureForm, slug=slug)
-
-
-def _client_address(request) -> str:
-    # Behind a proxy, REMOTE_ADDR must be set from X-Forwarded-For by the proxy configuration
-    # (gunicorn's --forwarded-allow-ips); trusting the header here would let anyone change it.
-    return request.META.get("REMOTE_ADDR", "unknown")
-
-
-def _over_rate_limit(address: str) -> bool:
-    """Count this submission; True once the address has sent more than RATE_LIMIT in the
-    window. The cache is in the database, so every web process counts together."""
-    key = f"leads:capture:{address}"
-    if cache.add(key, 1, timeout=RATE_WINDOW_SECONDS):
-        return False
-    try:
-        count = cache.incr(key)
-    except ValueError:  # expired between add() and incr()
-        cache.set(key, 1, timeout=RATE_WINDOW_SECONDS)
-        return False
-    return count > RATE_LIMIT
 
 
 def _utm_from(request, form_data) -> dict:
@@ -121,7 +101,7 @@ def capture(request, slug):
     if not form.is_valid():
         return render(request, "capture/form.html", {**context, "form": form})
     data = form.cleaned_data
-    address = _client_address(request)
+    address = client_address(request)
     key = data["submission_key"] or _derived_key(slug, address, data)
     # The same submission again gets the first answer; the same key with other details, a 409
     # (nexuscore/billing/idempotency.py, records scoped by this organisation's schema).
@@ -138,7 +118,7 @@ def _accept(request, slug, capture_form, context, data, address, key):
     """Create the lead of a valid submission (once per submission key)."""
     if Lead.objects.filter(submission_key=key).exists():
         return redirect("capture_thanks", slug=slug)  # a double click or a resubmit
-    if _over_rate_limit(address):
+    if not SUBMISSIONS.attempt(within=request.tenant.schema_name, ip=address):
         return render(request, "capture/rate_limited.html", context, status=429)
     now = timezone.now()
     fields = {

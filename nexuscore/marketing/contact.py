@@ -2,16 +2,13 @@
 
 `receive_contact_request()` is the one place that stores an enquiry: a Lead in the public schema
 (whatever host asks), the audit event `lead.created`, and a task that tells the sales team by
-email. `over_submission_limit()` and `count_submission()` keep one address from sending more than
-a handful of enquiries in a few minutes; they count in the shared database cache, so every web
-process sees the same numbers.
+email. `ENQUIRIES` keeps one address from sending more than a handful of enquiries in a few
+minutes (nexuscore/lib/ratelimit.py).
 """
 
-import time
 from email.utils import parseaddr
 
 from django.conf import settings
-from django.core.cache import cache
 from django.core.mail import EmailMessage
 from django.db import IntegrityError, transaction
 from django.urls import reverse
@@ -20,36 +17,12 @@ from django_tenants.utils import get_public_schema_name, schema_context
 
 from nexuscore.audit.models import record_event
 from nexuscore.leads.models import Lead
+from nexuscore.lib.ratelimit import RateLimit
 from nexuscore.lib.tasks import enqueue_in_schema
 from nexuscore.marketing.forms import CONSENT_PURPOSE, CONSENT_TEXT, CONSENT_VERSION
 
-SUBMISSIONS_PER_WINDOW = 5
-WINDOW_SECONDS = 10 * 60
-
-
-def _submissions_key(client_ip: str) -> str:
-    return f"marketing:contact-submissions:{client_ip}"
-
-
-def _recent_submissions(client_ip: str) -> list[float]:
-    cutoff = time.time() - WINDOW_SECONDS
-    return [moment for moment in cache.get(_submissions_key(client_ip), []) if moment > cutoff]
-
-
-def over_submission_limit(client_ip: str) -> bool:
-    """Whether this address has sent as many enquiries as the last ten minutes allow."""
-    return len(_recent_submissions(client_ip)) >= SUBMISSIONS_PER_WINDOW
-
-
-def count_submission(client_ip: str) -> None:
-    """Remember one more enquiry from this address.
-
-    The cache holds the times of the address's recent enquiries, so the window slides: an
-    enquiry stops counting ten minutes after it was sent. (A counter with cache.incr would not
-    do: the database cache's incr() rewrites the entry with the default timeout.)
-    """
-    times = [*_recent_submissions(client_ip), time.time()]
-    cache.set(_submissions_key(client_ip), times, WINDOW_SECONDS)
+# Enquiries one address may send in ten minutes, counted across every host.
+ENQUIRIES = RateLimit("contact-enquiry", limit=5, window=10 * 60)
 
 
 def already_received(submission_key: str) -> bool:

@@ -9,7 +9,6 @@ who is not signed in may be kept by any cache for five minutes (`cache_for_visit
 import logging
 from functools import wraps
 
-from allauth.account.adapter import get_adapter
 from django.contrib.messages import get_messages
 from django.shortcuts import redirect, render
 from django.utils.cache import patch_cache_control, patch_vary_headers
@@ -18,10 +17,10 @@ from django.views.decorators.http import require_http_methods, require_safe
 from django.views.decorators.vary import vary_on_headers
 
 from nexuscore.billing.models import Plan
+from nexuscore.lib.ratelimit import client_address
 from nexuscore.marketing.contact import (
+    ENQUIRIES,
     already_received,
-    count_submission,
-    over_submission_limit,
     receive_contact_request,
     sales_team_address,
 )
@@ -53,11 +52,6 @@ def cache_for_visitors(view):
         return response
 
     return wrapper
-
-
-def _client_ip(request) -> str:
-    """The visitor's address, read the way allauth's rate limits read it (trusted proxies)."""
-    return get_adapter(request).get_client_ip(request)
 
 
 @require_safe
@@ -176,11 +170,10 @@ def contact(request):
             logger.info("Contact form honeypot filled; nothing stored.")
             return redirect("contact_thanks")
         if form.is_valid():
-            client_ip = _client_ip(request)
             if already_received(form.cleaned_data["submission_key"]):
                 # Sent again (a double click, a reload): answered, however busy this address.
                 return redirect("contact_thanks")
-            if over_submission_limit(client_ip):
+            if not ENQUIRIES.attempt(ip=client_address(request)):
                 form.add_error(
                     None,
                     "You have sent us several messages in the last few minutes, so we cannot "
@@ -188,9 +181,7 @@ def contact(request):
                     f"in ten minutes, or email us at {sales_team_address()}.",
                 )
             else:
-                _lead, created = receive_contact_request(form.cleaned_data, actor=request.user)
-                if created:
-                    count_submission(client_ip)
+                receive_contact_request(form.cleaned_data, actor=request.user)
                 return redirect("contact_thanks")
     return render(
         request,

@@ -13,10 +13,7 @@ The form answers the same whatever the address: it never looks up what is held, 
 tell anyone who is a contact. It is rate limited per address, as the contact form is.
 """
 
-import time
-
 from django.contrib import messages
-from django.core.cache import cache
 from django.db.models import Q
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
@@ -25,6 +22,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django.views.decorators.vary import vary_on_headers
 
 from nexuscore.audit.models import Event, record_event
+from nexuscore.lib.ratelimit import RateLimit, client_address
 from nexuscore.privacy import actions
 from nexuscore.privacy.consent import read_withdrawal_token, withdraw_consent
 from nexuscore.privacy.forms import DeclineForm, PrivacyRequestForm, RetentionForm
@@ -32,8 +30,9 @@ from nexuscore.privacy.models import DSARRequest
 from nexuscore.privacy.tasks import RETENTION_KEY, retention_months
 from tenants.decorators import require_permission
 
-REQUESTS_PER_WINDOW = 5  # per address, and per email address asked about
-WINDOW_SECONDS = 10 * 60
+# Requests one address may file, and requests about one email address, in ten minutes, counted
+# across every host: each request sends a confirmation email.
+REQUESTS = RateLimit("privacy-request", limit=5, window=10 * 60)
 
 
 def _is_partial(request) -> bool:
@@ -42,28 +41,6 @@ def _is_partial(request) -> bool:
 
 def _organisation(request) -> str:
     return "NexusCore" if request.tenant.is_public else request.tenant.name
-
-
-def _client_ip(request) -> str:
-    from allauth.account.adapter import get_adapter
-
-    return get_adapter(request).get_client_ip(request)
-
-
-def _recent(key: str) -> list[float]:
-    cutoff = time.time() - WINDOW_SECONDS
-    return [moment for moment in cache.get(key, []) if moment > cutoff]
-
-
-def _over_limit_then_count(*keys: str) -> bool:
-    """True if any key has had REQUESTS_PER_WINDOW requests in the window; else count one more
-    for each (a sliding window of times, as the contact form keeps)."""
-    recent = {key: _recent(key) for key in keys}
-    if any(len(times) >= REQUESTS_PER_WINDOW for times in recent.values()):
-        return True
-    for key, times in recent.items():
-        cache.set(key, [*times, time.time()], WINDOW_SECONDS)
-    return False
 
 
 def _person_context(request, **context) -> dict:
@@ -81,8 +58,7 @@ def request_form(request):
             return redirect("privacy:request_sent")
         if form.is_valid():
             email = form.cleaned_data["email"]
-            keys = (f"privacy:requests:ip:{_client_ip(request)}", f"privacy:requests:to:{email}")
-            if _over_limit_then_count(*keys):
+            if not REQUESTS.attempt(ip=client_address(request), email=email):
                 form.add_error(
                     None,
                     "Several requests came from you or for this address in the last few "
