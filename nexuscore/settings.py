@@ -1,14 +1,17 @@
 """NexusCore settings: one file, driven by environment variables.
 
-The defaults make a fresh clone run locally (`make run`): an embedded PostgreSQL under `.data/`,
-mail written to `.data/outbox/`, DEBUG on. Production sets NEXUSCORE_ENV=production and the
-variables listed in README.md; `manage.py check --deploy` then reports nothing.
+The defaults make a fresh clone run locally (`make run`): mail written to `.data/outbox/`, DEBUG
+on, and the database that DATABASE_URL names (manage.py and the tests start an embedded
+PostgreSQL under `.data/` and name it when nothing else is set). Production sets
+NEXUSCORE_ENV=production and the variables listed in README.md; `manage.py check --deploy` then
+reports nothing.
 """
 
 import os
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -138,12 +141,15 @@ WSGI_APPLICATION = "nexuscore.wsgi.application"
 ASGI_APPLICATION = "nexuscore.asgi.application"
 
 # ---------------------------------------------------------------------------------------------
-# Database: DATABASE_URL, or the embedded PostgreSQL under .data/postgres.
-DATABASE_URL = os.environ["DATABASE_URL"] if PRODUCTION else os.environ.get("DATABASE_URL")
+# Database: DATABASE_URL alone. In development, manage.py and the tests start the embedded
+# PostgreSQL under .data/postgres and set it (nexuscore/embedded_postgres.py, a development
+# dependency that the production image does not have).
+DATABASE_URL = os.environ.get("DATABASE_URL", "")
 if not DATABASE_URL:
-    from nexuscore.embedded_postgres import database_url
-
-    DATABASE_URL = database_url(DATA_DIR / "postgres")
+    raise ImproperlyConfigured(
+        "DATABASE_URL is not set. `make run`, `make test` and manage.py set it to the embedded "
+        "PostgreSQL in development; elsewhere, point it at your PostgreSQL server."
+    )
 DATABASES = {
     "default": dj_database_url.parse(
         DATABASE_URL,

@@ -29,7 +29,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from nexuscore.bench import database as bench_database
+from bench import database as bench_database
 from tests.fixtures_scale import ScratchDatabase, output_of
 
 WAIT_SECONDS = 60

@@ -13,8 +13,8 @@ import sys
 import psycopg
 from psycopg import sql
 
-from nexuscore.bench import database
-from nexuscore.bench.__main__ import bench_environment
+from bench import database
+from bench.__main__ import bench_environment
 
 
 class ScratchDatabase:

@@ -10,7 +10,7 @@ import textwrap
 
 import pytest
 
-from nexuscore.bench.migrations import write_probe_app
+from bench.migrations import write_probe_app
 from tests.fixtures_scale import ScratchDatabase, output_of
 
 TENANTS = [f"deploy{n}" for n in range(1, 6)]

@@ -22,10 +22,10 @@ from http.cookies import SimpleCookie
 from pathlib import Path
 from urllib.parse import urlencode
 
-from nexuscore.bench.report import BenchFailure, median, metric, p95, progress
+from bench.report import BenchFailure, median, metric, p95, progress
 
 BIN = Path(sys.executable).parent
-BASE_DIR = Path(__file__).resolve().parent.parent.parent
+BASE_DIR = Path(__file__).resolve().parent.parent
 WRK_SCRIPT = Path(__file__).with_name("wrk_report.lua")
 THREADS = 2
 CONNECTIONS = 16
@@ -272,7 +272,7 @@ def load(wrk: str | None, port: int, headers: dict[str, str], path: str = "/") -
 
 def measure_bare_view(env: dict, wrk: str | None) -> Load:
     bare_env = {name: value for name, value in env.items() if name != "DJANGO_SETTINGS_MODULE"}
-    with gunicorn("nexuscore.bench.bare", bare_env) as port:
+    with gunicorn("bench.bare", bare_env) as port:
         headers = {"Host": f"127.0.0.1:{port}"}
         check_page(port, headers, "Hello from a bare Django view.")
         progress(f"loading the bare view for {SECONDS} s")

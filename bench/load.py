@@ -30,8 +30,8 @@ from urllib.parse import urlencode
 
 import psycopg
 
-from nexuscore.bench import throughput
-from nexuscore.bench.report import BenchFailure, metric, progress
+from bench import throughput
+from bench.report import BenchFailure, metric, progress
 
 TENANTS = int(os.environ.get("NEXUSCORE_BENCH_TENANTS", "1000"))
 SIGNED_IN = 50

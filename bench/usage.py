@@ -2,7 +2,7 @@
 
 Each client is a thread with its own database connection, all recording against one
 organisation's counter (the hardest case: every call updates the same row). The limit is set
-high enough never to refuse. Run by `python -m nexuscore.bench` with DATABASE_URL pointing at the
+high enough never to refuse. Run by `python -m bench` with DATABASE_URL pointing at the
 bench database; prints its JSON lines to stdout.
 """
 # ruff: noqa: E402  (Django is set up before the models are imported)
@@ -18,7 +18,7 @@ django.setup()
 
 from django.db import connection
 
-from nexuscore.bench.report import metric, progress
+from bench.report import metric, progress
 from nexuscore.quotas.models import record_usage
 from tenants.models import Tenant
 

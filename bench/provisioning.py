@@ -6,7 +6,7 @@ Three ways a schema comes to be, each over TENANTS organisations:
 - django-tenants' default, `Tenant(...).save()` with the pool empty: every migration runs.
 The rename alone is timed too, as `claim_pooled_schema()` in a transaction that is rolled back.
 
-Run by `python -m nexuscore.bench` with DATABASE_URL pointing at the bench database; prints its
+Run by `python -m bench` with DATABASE_URL pointing at the bench database; prints its
 JSON lines to stdout.
 """
 # ruff: noqa: E402  (Django is set up before the models are imported)
@@ -23,8 +23,8 @@ from django.db import transaction
 from django.db.migrations.loader import MigrationLoader
 from stdnum.sg.uen import calc_local_company_check_digit
 
+from bench.report import median, metric, p95, progress
 from nexuscore.accounts.models import User
-from nexuscore.bench.report import median, metric, p95, progress
 from tenants.models import PooledSchema, Tenant
 from tenants.provisioning import provision_tenant
 from tenants.schemas import app_labels, claim_pooled_schema, fill_schema_pool

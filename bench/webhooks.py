@@ -8,7 +8,7 @@
    the events processed per second between the first and the last one finished (the cluster's
    start-up is left out; its polling is not).
 
-Run by `python -m nexuscore.bench` with DATABASE_URL pointing at the bench database; prints its
+Run by `python -m bench` with DATABASE_URL pointing at the bench database; prints its
 JSON lines to stdout.
 """
 # ruff: noqa: E402  (Django is set up before the models are imported)
@@ -30,8 +30,8 @@ django.setup()
 from django.conf import settings
 from django.test import Client
 
-from nexuscore.bench.database import BASE_DIR
-from nexuscore.bench.report import BenchFailure, median, metric, p95, progress
+from bench.database import BASE_DIR
+from bench.report import BenchFailure, median, metric, p95, progress
 from nexuscore.billing.models import Plan, Subscription, WebhookEvent
 from tenants.models import Tenant
 

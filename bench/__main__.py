@@ -1,11 +1,11 @@
-"""`python -m nexuscore.bench` (`make bench`): build the bench database, time, clean up.
+"""`python -m bench` (`make bench`): build the bench database, time, clean up.
 
 1. Create `nexuscore_bench` afresh beside the developer's database (database.py).
 2. Migrate it and load the demo organisations with manage.py, as `make prepare` does.
 3. Time provisioning, record_usage() and an invoice PDF in Django processes on it
    (provisioning.py, usage.py, pdf.py).
 4. Load the acme dashboard and a bare Django view through gunicorn (throughput.py); the leads
-   lines (nexuscore/leads/bench.py), webhooks and privacy exports.
+   lines (bench/leads.py), webhooks and privacy exports.
 5. Add 1,000 organisations and load them as the Procfile serves them (load.py); deploys at
    those 1,000 organisations (migrations.py).
 6. Drop the bench database, whatever happened.
@@ -19,10 +19,10 @@ import subprocess
 import sys
 import time
 
-from nexuscore.bench import database, load, throughput
-from nexuscore.bench import migrations as migrations_bench
-from nexuscore.bench.report import BenchFailure, progress
-from nexuscore.leads import bench as leads_bench
+from bench import database, load, throughput
+from bench import leads as leads_bench
+from bench import migrations as migrations_bench
+from bench.report import BenchFailure, progress
 
 
 def bench_environment(database_url: str) -> dict[str, str]:
@@ -54,7 +54,7 @@ def time_in_django(module: str, env: dict[str, str]) -> None:
     """Run a timing module in a Django process of its own on the bench database. Its JSON lines
     go straight to our stdout; anything else it writes, to stderr."""
     progress(f"timing {module}")
-    command = [sys.executable, "-m", f"nexuscore.bench.{module}"]
+    command = [sys.executable, "-m", f"bench.{module}"]
     result = subprocess.run(
         command, env=env, cwd=database.BASE_DIR, stdout=subprocess.PIPE, text=True
     )

@@ -12,19 +12,16 @@ from urllib.parse import urlsplit
 import psycopg
 from psycopg import sql
 
+from nexuscore.embedded_postgres import use_embedded_postgres
+
 BENCH_DATABASE = "nexuscore_bench"
-BASE_DIR = Path(__file__).resolve().parent.parent.parent
+BASE_DIR = Path(__file__).resolve().parent.parent
 
 
 def server_url() -> str:
     """A URL for the project's own database; the bench connects there to create its own."""
-    url = os.environ.get("DATABASE_URL")
-    if url:
-        return url
-    from nexuscore.embedded_postgres import database_url
-
-    data_dir = Path(os.environ.get("NEXUSCORE_DATA_DIR", BASE_DIR / ".data"))
-    return database_url(data_dir / "postgres")
+    use_embedded_postgres()
+    return os.environ["DATABASE_URL"]
 
 
 def with_database(url: str, name: str) -> str:

@@ -1,6 +1,6 @@
 """Time building an access export in a tenant with 100,000 leads (goal: at most 2 s).
 
-Run by `python -m nexuscore.bench` with DATABASE_URL pointing at the bench database (after the
+Run by `python -m bench` with DATABASE_URL pointing at the bench database (after the
 leads lines, which already put 100,000 leads in acme; run on its own it adds what is missing
 with the same helper). The person asked about has three leads with notes among them, and a
 look-alike address (joann@ beside ann@) that must not be matched. The task runs inline, as the
@@ -24,7 +24,7 @@ from django.conf import settings
 from django.db import connection
 from django_tenants.utils import schema_context
 
-from nexuscore.bench.report import metric, progress
+from bench.report import metric, progress
 from nexuscore.leads import actions as lead_actions
 from nexuscore.leads.demo import create_demo_leads
 from nexuscore.leads.models import Lead

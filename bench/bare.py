@@ -1,6 +1,6 @@
 """A bare Django view behind two middlewares: the ceiling a NexusCore page is measured against.
 
-Served the same way as the project (`gunicorn nexuscore.bench.bare -w 2`), with settings of its
+Served the same way as the project (`gunicorn bench.bare -w 2`), with settings of its
 own: no database, no templates, no apps.
 """
 

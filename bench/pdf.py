@@ -1,6 +1,6 @@
 """Time rendering a one-page tax invoice PDF (goal: at most 100 ms).
 
-Run by `python -m nexuscore.bench` with DATABASE_URL pointing at the bench database; prints its
+Run by `python -m bench` with DATABASE_URL pointing at the bench database; prints its
 JSON lines to stdout. The first render of a process (about half a second, loading fonts and
 reportlab) is reported on its own line.
 """
@@ -14,7 +14,7 @@ import django
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "nexuscore.settings")
 django.setup()
 
-from nexuscore.bench.report import median, metric, p95
+from bench.report import median, metric, p95
 from nexuscore.billing.models import Invoice
 from nexuscore.billing.pdf import render_invoice_pdf
 from tenants.models import Tenant

@@ -1,10 +1,10 @@
 """The leads lines of the bench: a tenant with 100,000 leads.
 
-    python -m nexuscore.leads.bench          # on its own: a throw-away database, then dropped
-    nexuscore.leads.bench.report(env)        # from nexuscore.bench, on the bench's database
+    python -m bench.leads          # on its own: a throw-away database, then dropped
+    bench.leads.report(env)        # from bench, on the bench's database
 
 It adds 100,000 leads to acme, then measures through gunicorn (2 sync workers, wrk with 16
-connections, as nexuscore.bench.throughput does) the signed-in list page and a search beside a
+connections, as bench.throughput does) the signed-in list page and a search beside a
 bare Django view in the same run; then the CSV import of 10,000 rows and the peak memory of
 exporting 100,000 rows, each in a Django process of its own. JSON lines on stdout.
 
@@ -16,15 +16,15 @@ import subprocess
 import sys
 import time
 
-from nexuscore.bench import throughput
-from nexuscore.bench.report import BenchFailure, metric, progress
+from bench import throughput
+from bench.report import BenchFailure, metric, progress
 
 LEADS = 100_000
 IMPORT_ROWS = 10_000
 IMPORT_GOAL_S = 10
 PAGES = [("leads_list", "/leads/", "Leads"), ("leads_search", "/leads/?q=tan", "Leads")]
 BENCH_DATABASE = "nexuscore_bench_leads"
-FLOOR_PATH = "/bench-floor/"  # nexuscore/bench/floor_urls.py
+FLOOR_PATH = "/bench-floor/"  # bench/floor_urls.py
 
 
 # --- Steps inside Django ------------------------------------------------------------------------
@@ -126,7 +126,7 @@ def measure_export() -> None:
 
 def _step(name: str, env: dict) -> None:
     """Run a step in a Django process of its own; its JSON lines go to our stdout."""
-    command = [sys.executable, "-m", "nexuscore.leads.bench", name]
+    command = [sys.executable, "-m", "bench.leads", name]
     result = subprocess.run(
         command, env=env, cwd=throughput.BASE_DIR, stdout=subprocess.PIPE, text=True
     )
@@ -137,9 +137,9 @@ def _step(name: str, env: dict) -> None:
 
 
 def measure_signed_in_floor(env: dict, wrk) -> throughput.Load:
-    """The bound on every signed-in page: nexuscore/bench/floor.py, served and loaded the same
+    """The bound on every signed-in page: bench/floor.py, served and loaded the same
     way as the list."""
-    floor_env = {**env, "DJANGO_SETTINGS_MODULE": "nexuscore.bench.floor_settings"}
+    floor_env = {**env, "DJANGO_SETTINGS_MODULE": "bench.floor_settings"}
     with throughput.gunicorn("nexuscore.wsgi", floor_env) as port:
         headers = {"Host": f"{throughput.TENANT_HOST}:{port}", "Cookie": throughput.sign_in(port)}
         status, _, body = throughput.fetch(port, FLOOR_PATH, headers)
@@ -163,7 +163,7 @@ def report(env: dict) -> None:
         round(floor.rps / bare.rps, 3),
         "ratio",
         note="a page that only checks the session, user and membership"
-        " (nexuscore/bench/floor_urls.py): no signed-in page can do better",
+        " (bench/floor_urls.py): no signed-in page can do better",
     )
     with throughput.gunicorn("nexuscore.wsgi", env) as port:
         headers = {"Host": f"{throughput.TENANT_HOST}:{port}", "Cookie": throughput.sign_in(port)}
@@ -192,8 +192,8 @@ def main() -> int:
     import psycopg
     from psycopg import sql
 
-    from nexuscore.bench import database
-    from nexuscore.bench.__main__ import bench_environment, run_step
+    from bench import database
+    from bench.__main__ import bench_environment, run_step
 
     server = database.server_url()
     url = database.with_database(server, BENCH_DATABASE)

@@ -1,10 +1,10 @@
 """The migration lines of the bench: deploys at 1,000 organisations.
 
-    python -m nexuscore.bench.migrations                # on its own, in a database of its own
-    nexuscore.bench.migrations.measure(env, seeded=True)  # from nexuscore.bench, after load.py
+    python -m bench.migrations                # on its own, in a database of its own
+    bench.migrations.measure(env, seeded=True)  # from bench, after load.py
 
 On its own, it creates a database (`nexuscore_bench_migrations`) where `seed_scale` creates
-1,000 organisations; from `make bench` it reuses the bench database once nexuscore.bench.load has
+1,000 organisations; from `make bench` it reuses the bench database once bench.load has
 added its 1,000 organisations (the last step: the probe migration stays until the database is
 dropped). Then, each as a deploy runs it (a `manage.py migrate_tenants` process, Django's
 start-up included):
@@ -30,8 +30,8 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
-from nexuscore.bench import database
-from nexuscore.bench.report import BenchFailure, metric, progress
+from bench import database
+from bench.report import BenchFailure, metric, progress
 
 BENCH_DATABASE = "nexuscore_bench_migrations"
 TENANTS = 1000
@@ -148,7 +148,7 @@ def schema_count(output: str) -> int:
 
 def measure(env: dict, *, seeded: bool = False) -> None:
     """Every migration line, on the database `env` names: empty, or `seeded` already with the
-    organisations (as nexuscore.bench.load leaves the bench database)."""
+    organisations (as bench.load leaves the bench database)."""
     if not seeded:
         progress(f"creating {TENANTS:,} organisations with seed_scale")
         manage(["migrate_tenants", "-v", "0"], env)
@@ -190,7 +190,7 @@ def measure(env: dict, *, seeded: bool = False) -> None:
 def report() -> None:
     """The migration lines, in a database of their own beside the developer's, dropped at the
     end whatever happens. Raises BenchFailure when a step fails."""
-    from nexuscore.bench.__main__ import bench_environment
+    from bench.__main__ import bench_environment
 
     server = database.server_url()
 
