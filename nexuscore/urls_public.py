@@ -18,6 +18,11 @@ urlpatterns = [
         accounts_views.open_organisation,
         name="open_organisation",
     ),
+    path(
+        "accounts/organisations/<slug:slug>/handover/",
+        accounts_views.issue_handover,
+        name="issue_handover",
+    ),
     path("accounts/", include("nexuscore.accounts.urls")),
     path("accounts/", include("allauth.urls")),
     path("webhooks/stripe/", stripe_webhook, name="stripe_webhook"),

@@ -16,6 +16,7 @@ urlpatterns = [
     path("privacy/", include("nexuscore.privacy.urls")),
     path("", include("tenants.urls")),
     path("", include("nexuscore.billing.urls")),
+    path("accounts/handover/start/", accounts_views.begin_handover, name="handover_start"),
     path("accounts/handover/", accounts_views.receive_handover, name="handover"),
     path("accounts/", include("nexuscore.accounts.urls")),
     path("accounts/", include("allauth.urls")),

@@ -106,7 +106,7 @@ def test_an_owner_goes_from_the_billing_page_to_stripe_checkout(stripe_site, bro
     page.goto(f"http://localhost:{port}/accounts/login/")
     sign_in(page, "owner@acme.test")
     page.wait_for_url(f"http://localhost:{port}/accounts/organisations/")
-    page.click('a[href="/accounts/organisations/acme/open/"]')
+    page.get_by_role("link", name="Open Acme Trading").click()
     page.wait_for_url(f"http://acme.localhost:{port}/")
 
     page.click('nav a[href="/billing/"]')

@@ -12,6 +12,7 @@ from nexuscore.audit.models import Event
 from tenants import team
 from tenants.models import Invitation, Membership, Tenant
 from tests.conftest import client_for
+from tests.cross_host import Browser
 
 PASSWORD = "a-long-password-123"
 
@@ -88,12 +89,9 @@ def test_accepting_as_an_existing_user(acme, owner, invited, newcomer):
     assert event.data == {"email": "newcomer@example.com", "role": "member"}
 
     # The hand-over then takes them to Acme's host, signed in.
-    handover = client.get(response["Location"])
-    location = urlsplit(handover["Location"])
-    assert location.hostname == "acme.localhost"
-    acme_client = client_for(acme)
-    acme_client.get(f"{location.path}?{location.query}")
-    assert acme_client.get("/").status_code == 200
+    browser = Browser(client)
+    assert browser.get(f"http://localhost{response['Location']}").status_code == 200
+    assert browser.visited[-1] == "http://acme.localhost/"
 
 
 def test_accepting_as_a_new_user_after_signing_up(acme, invited, mailoutbox):

@@ -3,8 +3,6 @@ recovery code, organisations that require it of their members, and the staff adm
 requires it of staff and has no sign-in form of its own. The account page's part is in
 test_account.py."""
 
-from urllib.parse import urlsplit
-
 import pytest
 from allauth.mfa.models import Authenticator
 from allauth.mfa.totp.internal.auth import SECRET_SESSION_KEY
@@ -12,6 +10,7 @@ from django_tenants.utils import schema_context
 
 from nexuscore.audit.models import Event
 from tests.conftest import PASSWORD, client_for
+from tests.cross_host import Browser
 from tests.fixtures_mfa import give_authenticator, totp_code
 
 ACTIVATE = "/accounts/2fa/totp/activate/"
@@ -223,25 +222,19 @@ def test_the_requirement_is_one_organisations_own(acme, globex, outsider):
 
 @pytest.mark.usefixtures("acme_requires_two_factor")
 def test_a_hand_over_without_two_factor_lands_on_the_set_up_page(acme, owner):
-    location = urlsplit(
-        client_for(None, owner).get("/accounts/organisations/acme/open/")["Location"]
-    )
-    client = client_for(acme)
-    response = client.get(f"{location.path}?{location.query}&next=/activity/")
-    assert response.status_code == 302
-    assert response["Location"] == ACTIVATE
-    assert client.get("/").status_code == 302  # signed in, but not let in
+    browser = Browser(client_for(None, owner))
+    browser.get("http://localhost/accounts/organisations/acme/open/?next=/activity/")
+    assert f"http://acme.localhost{ACTIVATE}" in browser.visited
+    assert "http://acme.localhost/activity/" not in browser.visited
+    assert browser.client("acme.localhost").get("/").status_code == 302  # signed in, not let in
 
 
 @pytest.mark.usefixtures("acme_requires_two_factor")
 def test_a_hand_over_with_two_factor_goes_in(acme, owner):
     give_authenticator(owner)
-    location = urlsplit(
-        client_for(None, owner).get("/accounts/organisations/acme/open/")["Location"]
-    )
-    client = client_for(acme)
-    assert client.get(f"{location.path}?{location.query}")["Location"] == "/"
-    assert client.get("/").status_code == 200
+    browser = Browser(client_for(None, owner))
+    assert browser.get("http://localhost/accounts/organisations/acme/open/").status_code == 200
+    assert browser.visited[-1] == "http://acme.localhost/"
 
 
 # ---- The staff admin -------------------------------------------------------------------------

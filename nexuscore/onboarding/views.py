@@ -18,6 +18,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 from django_htmx.http import HttpResponseClientRedirect
 
+from nexuscore.accounts.handover import start_url
 from nexuscore.billing.models import TRIAL_DAYS, Plan
 from nexuscore.onboarding.forms import (
     OrganisationForm,
@@ -148,7 +149,7 @@ def create_organisation(request):
             tenant = _provision(form, request.user)
             if tenant is not None:
                 request.session.pop(PLAN_SESSION_KEY, None)
-                return redirect("open_organisation", slug=tenant.slug)
+                return redirect(start_url(request, tenant))
     return _render_form(request, form)
 
 
