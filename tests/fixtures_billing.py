@@ -1,12 +1,11 @@
 """Billing test helpers: Stripe faked at the HTTP boundary, and signed webhook deliveries.
 
 `fake_stripe` runs a small HTTP server on 127.0.0.1 that answers the few Stripe API calls
-NexusCore makes with objects from ../shared/fixtures/stripe/objects.json; the real SDK talks to
-it (settings.STRIPE_API_BASE) and every request is recorded. Webhook payloads are built from the
-same objects and signed as Stripe signs them.
+NexusCore makes with objects from tests/stripe_objects.py; the real SDK talks to it
+(settings.STRIPE_API_BASE) and every request is recorded. Webhook payloads are built from the
+same objects and signed as Stripe signs them. Nothing here reads files outside the repository.
 """
 
-import copy
 import hashlib
 import hmac
 import itertools
@@ -14,35 +13,29 @@ import json
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
+from tests import stripe_objects
+from tests.stripe_objects import DAY, NOW  # noqa: F401 (tests import them from here)
+
 WEBHOOK_SECRET = "whsec_test_nexuscore"
-OBJECTS = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "stripe" / "objects.json"
-_objects = json.loads(OBJECTS.read_text())["resources"]
 _event_ids = itertools.count(1)
 
 
-NOW = int(time.time())
-DAY = 24 * 3600
-
-
 def stripe_object(resource: str, **changes) -> dict:
-    """A copy of Stripe's example object `resource`, with `changes` applied on top."""
-    return {**copy.deepcopy(_objects[resource]), **changes}
+    """A new Stripe `resource` object (see tests/stripe_objects.py), with `changes` applied."""
+    return stripe_objects.build(resource, **changes)
 
 
 def stripe_event(event_type: str, data_object: dict, *, created=None, event_id=None) -> dict:
-    return {
-        **stripe_object("event"),
-        "id": event_id or f"evt_test_{next(_event_ids):06d}",
-        "type": event_type,
-        "created": int(created if created is not None else time.time()),
-        "api_version": "2026-10-28.endive",
-        "data": {"object": data_object},
-    }
+    return stripe_objects.event(
+        type=event_type,
+        data_object=data_object,
+        id=event_id or f"evt_test_{next(_event_ids):06d}",
+        created=int(created if created is not None else time.time()),
+    )
 
 
 def signature(body: bytes, secret=WEBHOOK_SECRET, at=None) -> str:
@@ -52,16 +45,20 @@ def signature(body: bytes, secret=WEBHOOK_SECRET, at=None) -> str:
 
 
 def deliver(event: dict, secret=WEBHOOK_SECRET, at=None):
-    """POST the event to /webhooks/stripe/ on the public host, signed; tasks run inline."""
+    """POST the event to /webhooks/stripe/ on the public host, signed; tasks run inline, and
+    what they leave for after their commit (the outbox's mail) runs before this returns."""
+    from django.test import TestCase
+
     from tests.conftest import client_for  # conftest imports this module
 
     body = json.dumps(event).encode()
-    return client_for(None).post(
-        "/webhooks/stripe/",
-        body,
-        content_type="application/json",
-        HTTP_STRIPE_SIGNATURE=signature(body, secret, at),
-    )
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        return client_for(None).post(
+            "/webhooks/stripe/",
+            body,
+            content_type="application/json",
+            HTTP_STRIPE_SIGNATURE=signature(body, secret, at),
+        )
 
 
 def subscription_object(
@@ -73,24 +70,16 @@ def subscription_object(
     customer="cus_test_acme",
     **changes,
 ):
-    """Stripe's example subscription, made the organisation's (the current period on its item,
-    as API 2026-10-28.endive has it)."""
-    obj = stripe_object(
-        "subscription",
+    """The organisation's Stripe subscription (its id in the metadata, the current period on
+    its item, as API 2026-10-28.endive has it)."""
+    return stripe_objects.subscription(
         id=id,
         customer=customer,
         status=status,
-        metadata={"tenant_id": str(tenant.pk)},
-        cancel_at_period_end=False,
-        canceled_at=None,
-        trial_start=None,
-        trial_end=None,
+        price_id=price,
+        tenant_id=tenant.pk,
+        **changes,
     )
-    item = obj["items"]["data"][0]
-    item["price"]["id"] = price
-    item["current_period_start"], item["current_period_end"] = NOW, NOW + 30 * DAY
-    item["subscription"] = obj["id"]
-    return {**obj, **changes}
 
 
 def invoice_object(
@@ -103,52 +92,28 @@ def invoice_object(
     customer="cus_test_acme",
     **changes,
 ):
-    """Stripe's example invoice for the organisation's subscription (under
+    """A Stripe invoice for the organisation's subscription (under
     parent.subscription_details, as API 2026-10-28.endive has it)."""
-    obj = stripe_object(
-        "invoice",
+    return stripe_objects.invoice(
         id=id,
         customer=customer,
-        currency="sgd",
+        subscription=subscription,
         status=status,
-        number="STRIPE-0001",
         subtotal=subtotal,
-        subtotal_excluding_tax=subtotal,
-        total=subtotal,
-        amount_due=subtotal,
-        amount_paid=subtotal if status == "paid" else 0,
-        due_date=None,
-        parent={
-            "type": "subscription_details",
-            "quote_details": None,
-            "subscription_details": {
-                "subscription": subscription,
-                "metadata": {"tenant_id": str(tenant.pk)},
-            },
-        },
-        status_transitions={
-            "finalized_at": NOW,
-            "paid_at": NOW if status == "paid" else None,
-            "marked_uncollectible_at": None,
-            "voided_at": None,
-        },
+        tenant_id=tenant.pk,
+        **changes,
     )
-    line = obj["lines"]["data"][0]
-    line.update(amount=subtotal, description="NexusCore Growth (monthly)", invoice=id)
-    return {**obj, **changes}
 
 
 def checkout_object(
     tenant, *, paid=True, id="cs_test_acme", subscription="sub_test_acme", customer="cus_test_acme"
 ):
     """A completed subscription-mode Checkout Session started by the organisation."""
-    return stripe_object(
-        "checkout.session",
+    return stripe_objects.checkout_session(
         id=id,
-        mode="subscription",
+        tenant_id=tenant.pk,
         subscription=subscription,
         customer=customer,
-        client_reference_id=str(tenant.pk),
         metadata={"tenant_id": str(tenant.pk), "plan": "growth-month"},
         payment_status="paid" if paid else "unpaid",
         status="complete",
@@ -158,9 +123,11 @@ def checkout_object(
 class FakeStripe:
     """Answers POST /v1/customers, /v1/checkout/sessions, /v1/billing_portal/sessions and
     GET /v1/invoice_payments; `requests` lists what arrived, `fail_next` makes the next
-    answers 500s."""
+    answers 500s. `build(resource, **changes)` makes the objects it answers with: our own
+    (stripe_object) unless a test swaps in Stripe's examples (test_stripe_reference.py)."""
 
     def __init__(self):
+        self.build = stripe_object
         self.requests: list[dict] = []
         self.fail_next = 0
         self.invoice_for_payment_intent: dict[str, str] = {}
@@ -214,7 +181,7 @@ class FakeStripe:
         number = next(self._ids)
         if (method, path) == ("POST", "/v1/customers"):
             metadata = {k[9:-1]: v for k, v in params.items() if k.startswith("metadata[")}
-            return 200, stripe_object(
+            return 200, self.build(
                 "customer",
                 id=f"cus_test_{number}",
                 name=params.get("name"),
@@ -223,7 +190,7 @@ class FakeStripe:
             )
         if (method, path) == ("POST", "/v1/checkout/sessions"):
             session_id = f"cs_test_{number}"
-            return 200, stripe_object(
+            return 200, self.build(
                 "checkout.session",
                 id=session_id,
                 mode="subscription",
@@ -232,7 +199,7 @@ class FakeStripe:
                 url=f"https://checkout.stripe.com/c/pay/{session_id}",
             )
         if (method, path) == ("POST", "/v1/billing_portal/sessions"):
-            return 200, stripe_object(
+            return 200, self.build(
                 "billing_portal.session",
                 id=f"bps_test_{number}",
                 customer=params.get("customer"),
@@ -241,7 +208,7 @@ class FakeStripe:
             )
         if (method, path) == ("GET", "/v1/invoice_payments"):
             invoice = self.invoice_for_payment_intent.get(params.get("payment[payment_intent]"))
-            data = [stripe_object("invoice_payment", invoice=invoice)] if invoice else []
+            data = [self.build("invoice_payment", invoice=invoice)] if invoice else []
             return 200, {"object": "list", "data": data, "has_more": False, "url": path}
         return 404, {"error": {"type": "invalid_request_error", "message": f"no {path}"}}
 
