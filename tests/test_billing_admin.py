@@ -103,3 +103,21 @@ def test_staff_lists(staff_with_mfa, invoices):
         "/admin/billing/idempotencyrecord/",
     ):
         assert client.get(path).status_code == 200, path
+
+
+def test_the_csv_keeps_negative_amounts_as_numbers(staff_with_mfa, acme):
+    """The CSVs go through the writer that neutralises formulas (nexuscore.lib.csv); a month
+    with only a credit note still shows -50.00 as a number a spreadsheet adds up, not as text."""
+    paid = issue(acme, 14900, datetime(2026, 1, 15, 4, tzinfo=UTC))
+    issue(
+        acme,
+        -5000,
+        datetime(2026, 2, 20, 4, tzinfo=UTC),
+        kind=Invoice.Kind.CREDIT_NOTE,
+        credit_note_for=paid,
+    )
+    client = client_for(None, staff_with_mfa)
+    revenue = rows(client.get("/admin/billing/invoice/revenue.csv"))
+    assert revenue[2] == ["2026-02", "-50.00", "-4.50", "-54.50", "0.00"]
+    gst = rows(client.get("/admin/billing/invoice/gst.csv"))
+    assert gst[1] == ["2026 Q1", "99.00", "0.00", "0.00", "8.91"]

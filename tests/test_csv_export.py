@@ -73,3 +73,39 @@ def test_who_may_export(request, acme, role, status):
 def test_export_anonymous_and_wrong_method(acme, owner):
     assert client_for(acme).get("/leads/export.csv").status_code == 302
     assert client_for(acme, owner).post("/leads/export.csv").status_code == 405
+
+
+def test_export_neutralises_cells_a_spreadsheet_would_run(acme, owner):
+    """A visitor's website-form values come out as text, not formulas (OWASP: a `'` in front of
+    a cell that starts with = + - @, tab or carriage return)."""
+    make_lead(
+        acme,
+        name='=HYPERLINK("http://x.example","Click")',
+        email="ann@example.sg",
+        phone="+6591234567",
+        company="@SUM(A1:A9)",
+        job_title="-2+3",
+        utm_source="+cmd",
+        utm_medium="\t=1+1",
+        utm_campaign=" =1+1",
+    )
+    make_lead(acme, name="Tan Wei Ling", company="Lion City - Pte. Ltd.", utm_source="google")
+    header, *body = rows(client_for(acme, owner).get("/leads/export.csv"))
+    records = {
+        record["Email"]: record for record in (dict(zip(header, row, strict=True)) for row in body)
+    }
+    visitor = records["ann@example.sg"]
+    assert visitor["Name"] == '\'=HYPERLINK("http://x.example","Click")'
+    assert visitor["Company"] == "'@SUM(A1:A9)"
+    assert visitor["Job title"] == "'-2+3"
+    assert visitor["UTM source"] == "'+cmd"
+    assert visitor["UTM medium"] == "'\t=1+1"
+    assert visitor["UTM campaign"] == "' =1+1"
+    assert visitor["Phone"] == "'+6591234567"  # shown as +6591234567, not as a number
+    normal = records["person0@example.sg"]
+    assert (normal["Name"], normal["Company"], normal["UTM source"]) == (
+        "Tan Wei Ling",
+        "Lion City - Pte. Ltd.",
+        "google",
+    )
+    assert normal["Created at"][:2] == "20"

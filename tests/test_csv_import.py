@@ -1,14 +1,19 @@
 """CSV import: upload, column mapping with a preview, the task, duplicates (skip or update), bad
 rows and the report, odd encodings, the plan's limit, 10,000 rows, and who may import."""
 
+import csv
+import io
 import time
+from datetime import timedelta
 
 import pytest
+from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from nexuscore.audit.models import Event
-from nexuscore.leads.imports import sniff
+from nexuscore.leads.imports import MAX_COLUMNS, sniff
 from nexuscore.leads.models import Lead, LeadImport
 from tests.conftest import client_for
 from tests.test_leads_list import in_schema, make_lead
@@ -163,6 +168,8 @@ def test_mapping_must_name_someone(acme, owner):
         (b"", "The submitted file is empty."),
         (b"\n\n", "The first row should name the columns"),
         (b"PK\x03\x04\x00\x00binary", "This looks like a spreadsheet"),
+        (b"N\x00a\x00m\x00e\x00\n\x00", "This looks like a spreadsheet"),  # UTF-16
+        (b"Name,Email\nTan,t@example.sg\nL\x00m,l@example.sg\n", "Line 3 contains a NUL"),
     ],
 )
 def test_unreadable_files_are_refused_with_a_reason(acme, owner, content, error):
@@ -273,3 +280,248 @@ def test_a_deletion_request_clears_the_persons_rejected_rows(acme, owner):
     assert "ann@x.sg" not in text.replace("joann@x.sg", "")
     assert "Ann Tan" not in text
     assert "joann@x.sg" in text and "Joann Lim" in text  # nobody else's row is touched
+
+
+# --- Cells a spreadsheet would run ---------------------------------------------------------------
+
+
+def test_the_report_neutralises_cells_a_spreadsheet_would_run(acme, owner):
+    content = (
+        'Name,Email,=cmd|"/c calc"!A1\n'
+        '"=HYPERLINK(""http://x.example"")",not-an-email,@SUM(A1)\n'
+        "Normal Person,also-not-an-email,plain\n"
+    )
+    lead_import, client = run(acme, owner, content.encode())
+    assert lead_import.rejected == 2
+    report = client.get(f"/leads/import/{lead_import.pk}/report/")
+    text = b"".join(report.streaming_content).decode("utf-8-sig")
+    header, visitor, normal = csv.reader(io.StringIO(text))
+    assert header == ["Row", "Reason", "Name", "Email", '\'=cmd|"/c calc"!A1']
+    assert visitor[2:] == ['\'=HYPERLINK("http://x.example")', "not-an-email", "'@SUM(A1)"]
+    assert visitor[0] == "2"  # our own numbers stay numbers
+    assert normal[2:] == ["Normal Person", "also-not-an-email", "plain"]
+
+
+def test_a_file_we_exported_imports_as_it_was(acme, owner):
+    """The export puts a ' in front of cells a spreadsheet would run; the import takes it off."""
+    content = "Name,Email,Phone,Company\n'=1+1,ann@example.sg,'+6591234567,'-Dash Ltd\n"
+    lead_import, _ = run(acme, owner, content.encode())
+    assert lead_import.created == 1
+    lead = in_schema(acme, lambda: Lead.objects.get())
+    assert (lead.name, lead.phone, lead.company) == ("=1+1", "+6591234567", "-Dash Ltd")
+
+
+# --- Files that cannot be read to the end ------------------------------------------------------
+
+
+def many_rows(count: int) -> str:
+    return "".join(f"Person {n},person{n}@example.sg,Company {n}\n" for n in range(count))
+
+
+def refused(tenant, user, content: bytes) -> str:
+    """Upload `content`; assert it is refused on the form and nothing is kept; the message."""
+    response = upload(client_for(tenant, user), content)
+    assert response.status_code == 200
+    assert response.context["form"].errors["file"], response.content.decode()[:2000]
+    assert in_schema(tenant, LeadImport.objects.count) == 0
+    return response.context["form"].errors["file"][0]
+
+
+def test_a_cell_longer_than_the_csv_limit_is_refused_at_upload(acme, owner, settings):
+    content = f'Name,Email,Notes\nTan,tan@example.sg,"{"x" * 140_000}"\n'.encode()
+    message = refused(acme, owner, content)
+    assert "The row that starts on line 2 has a cell longer than 131,072 characters" in message
+    assert not list(settings.MEDIA_ROOT.rglob("*.csv"))  # the refused file is not kept
+
+
+def test_a_quote_never_closed_is_refused_with_its_line(acme, owner):
+    content = f'Name,Email,Company\n{many_rows(10)}Tan,"tan@example.sg,Lion\n{many_rows(5000)}'
+    message = refused(acme, owner, content.encode())
+    assert "starts on line 12" in message and "quote mark" in message
+
+
+def test_a_nul_byte_after_the_first_64_kb_is_refused_at_upload(acme, owner):
+    content = f"Name,Email,Company\n{many_rows(4000)}Bad\x00Row,bad@example.sg,X\n".encode()
+    assert content.index(b"\x00") > 64 * 1024
+    message = refused(acme, owner, content)
+    assert "Line 4,002 contains a NUL character" in message
+
+
+def test_a_header_of_tens_of_thousands_of_columns_is_refused(acme, owner):
+    header = ",".join(f"Column {n}" for n in range(32_000))  # longer than the 64 KB sample
+    message = refused(acme, owner, f"Name,Email,{header}\nTan,tan@example.sg\n".encode())
+    assert f"Line 1 has 32,002 columns; a file can have at most {MAX_COLUMNS}" in message
+
+
+def test_a_row_of_too_many_columns_is_refused(acme, owner):
+    content = f"Name,Email\nTan,tan@example.sg\nLim,{',' * 500}\n".encode()
+    assert "Line 3 has 502 columns" in refused(acme, owner, content)
+
+
+def test_bytes_that_are_not_utf8_after_a_utf8_start_are_refused(acme, owner):
+    content = "Name,Email,Company\nJosé Tan,jose@example.sg,Café\n".encode() + (
+        f"{many_rows(3000)}Bad,bad@example.sg,Cr\xe8me\n".encode("cp1252")
+    )
+    message = refused(acme, owner, content)
+    assert "Line 3,003 has characters we cannot read" in message
+    assert "CSV UTF-8" in message
+
+
+def test_excel_csv_whose_first_64_kb_are_plain_ascii(acme, owner):
+    """Excel's Windows-1252, with the first accent on row 3,002: read as Windows-1252."""
+    content = f"Name,Email,Company\n{many_rows(3000)}José Tan,jose@example.sg,Crème\n".encode(
+        "cp1252"
+    )
+    lead_import, _ = run(acme, owner, content)
+    assert (lead_import.status, lead_import.created) == ("done", 3001)
+    jose = in_schema(acme, lambda: Lead.objects.get(email="jose@example.sg"))
+    assert (jose.name, jose.company) == ("José Tan", "Crème")
+
+
+def test_bytes_that_are_neither_utf8_nor_windows_1252_are_refused(acme, owner):
+    content = b"Name;Email\r\nJos\xe9;jose@example.sg\r\nBad\x81;bad@example.sg\r\n"
+    assert "Line 3 has characters we cannot read" in refused(acme, owner, content)
+
+
+# --- Every import ends -------------------------------------------------------------------------
+
+
+def stored_import(tenant, user, content: bytes, **fields) -> LeadImport:
+    """A LeadImport with its file as it is stored, queued: as a file that passed an older
+    upload check, or broke on the disk, reaches the task."""
+    with schema_context(tenant.schema_name):
+        lead_import = LeadImport(
+            **{
+                "created_by": user,
+                "original_name": "leads.csv",
+                "headers": ["Name", "Email", "Company"],
+                "mapping": {"0": "name", "1": "email", "2": "company"},
+                "status": LeadImport.Status.QUEUED,
+                **fields,
+            }
+        )
+        lead_import.file.save(f"{lead_import.pk}.csv", ContentFile(content), save=False)
+        lead_import.save()
+    return lead_import
+
+
+def run_task(tenant, lead_import) -> LeadImport:
+    """The task as the worker runs it (through survives_reconnect); the import afterwards."""
+    from tenants.tasks import run_in_schema
+
+    run_in_schema(tenant.schema_name, "nexuscore.leads.imports.run_import", (str(lead_import.pk),))
+    return in_schema(tenant, lambda: LeadImport.objects.get(pk=lead_import.pk))
+
+
+def test_a_file_that_breaks_half_way_fails_the_import_with_the_reason(acme, owner):
+    content = f"Name,Email,Company\n{many_rows(4000)}Bad\x00Row,bad@example.sg,X\n".encode()
+    lead_import = stored_import(acme, owner, content)
+    storage, name = lead_import.file.storage, lead_import.file.name
+    failed = run_task(acme, lead_import)
+    assert failed.status == "failed" and failed.finished_at
+    assert "Line 4,002 contains a NUL character" in failed.error
+    assert not failed.file and not storage.exists(name)  # deleted like a finished one's
+    assert run_task(acme, lead_import).status == "failed"  # run again: still ended, no error
+    page = client_for(acme, owner).get(f"/leads/import/{lead_import.pk}/")
+    assert b"Line 4,002 contains a NUL character" in page.content
+    assert b'hx-trigger="every 1s"' not in page.content  # the page stops polling
+    with schema_context(acme.schema_name):
+        assert Event.objects.get(event_type="leads.import_failed").actor == owner
+
+
+def test_an_unexpected_error_fails_the_import_rather_than_leaving_it_running(acme, owner):
+    """An error that would repeat on every run (here a mapping to a field leads no longer
+    have) ends the import, with the rows imported before it counted."""
+    blank_fax = "".join(f"Person {n},person{n}@example.sg,\n" for n in range(1000))
+    with_fax = "".join(f"Later {n},later{n}@example.sg,6123 4567\n" for n in range(500))
+    content = f"Name,Email,Fax\n{blank_fax}{with_fax}".encode()
+    lead_import = stored_import(
+        acme, owner, content, mapping={"0": "name", "1": "email", "2": "fax_number"}
+    )
+    failed = run_task(acme, lead_import)
+    assert failed.status == "failed" and failed.finished_at
+    assert "error we did not expect, after 1,000 rows" in failed.error
+    assert "from row 1,002 on" in failed.error
+    assert (failed.processed, failed.created) == (1000, 1000)
+    assert in_schema(acme, Lead.objects.count) == 1000  # the first chunk stays imported
+    assert not failed.file
+    assert run_task(acme, lead_import).status == "failed"
+
+
+def test_the_mapping_page_of_an_unreadable_upload_shows_the_reason(acme, owner):
+    content = f'Name,Email,Company\nTan,tan@example.sg,"{"x" * 140_000}"\n'.encode()
+    lead_import = stored_import(acme, owner, content, status=LeadImport.Status.UPLOADED)
+    client = client_for(acme, owner)
+    response = client.get(f"/leads/import/{lead_import.pk}/map/")
+    assert response.status_code == 302
+    assert response["Location"] == f"/leads/import/{lead_import.pk}/"
+    page = client.get(response["Location"])
+    assert b"has a cell longer than 131,072 characters" in page.content
+    assert in_schema(acme, lambda: LeadImport.objects.get().status) == "failed"
+
+
+def test_the_mapping_page_stays_small_with_long_column_names(acme, owner):
+    header = ",".join(f"{n} {'long name ' * 1000}" for n in range(MAX_COLUMNS))
+    row = ",".join("y" * 5000 for _ in range(MAX_COLUMNS))
+    client = client_for(acme, owner)
+    response = upload(client, f"{header}\n{row}\n".encode())
+    page = client.get(response["Location"])
+    assert page.status_code == 200
+    assert len(page.content) < 1_000_000
+
+
+# --- A run that died: started again, or failed with the reason ------------------------------
+
+
+def stalled_import(tenant, user, rows: int, processed: int, **fields) -> LeadImport:
+    """An import left "running" by a run that died after `processed` rows (the worker's time
+    limit, a killed worker), ten minutes ago."""
+    content = f"Name,Email,Company\n{many_rows(rows)}".encode()
+    lead_import = stored_import(tenant, user, content)
+    ten_minutes_ago = timezone.now() - timedelta(minutes=10)
+    in_schema(
+        tenant,
+        lambda: LeadImport.objects.filter(pk=lead_import.pk).update(
+            status=LeadImport.Status.RUNNING,
+            total=rows,
+            processed=processed,
+            progressed_at=ten_minutes_ago,
+            **fields,
+        ),
+    )
+    return lead_import
+
+
+def test_an_import_whose_run_died_is_started_again_where_it_stopped(acme, owner):
+    from nexuscore.leads.imports import resume_stalled_imports
+
+    lead_import = stalled_import(acme, owner, rows=1500, processed=1000)
+    assert resume_stalled_imports() == 1
+    finished = in_schema(acme, lambda: LeadImport.objects.get(pk=lead_import.pk))
+    assert finished.status == "done"
+    assert finished.processed == 1500 and finished.created == 500  # only the rows left
+
+
+def test_an_import_that_stalls_again_and_again_is_failed_with_the_reason(acme, owner):
+    from nexuscore.leads.imports import MAX_RESUMES, resume_stalled_imports
+
+    lead_import = stalled_import(acme, owner, rows=1500, processed=1000, resumes=MAX_RESUMES)
+    storage, name = lead_import.file.storage, lead_import.file.name
+    resume_stalled_imports()
+    failed = in_schema(acme, lambda: LeadImport.objects.get(pk=lead_import.pk))
+    assert failed.status == "failed" and failed.finished_at
+    assert "stopped 4 times without getting further, after 1,000 rows" in failed.error
+    assert "from row 1,002 on" in failed.error
+    assert not failed.file and not storage.exists(name)
+
+
+def test_a_running_import_that_is_making_progress_is_left_alone(acme, owner):
+    from nexuscore.leads.imports import resume_stalled_imports
+
+    lead_import = stalled_import(acme, owner, rows=1500, processed=1000)
+    in_schema(
+        acme,
+        lambda: LeadImport.objects.filter(pk=lead_import.pk).update(progressed_at=timezone.now()),
+    )
+    assert resume_stalled_imports() == 0
+    assert in_schema(acme, lambda: LeadImport.objects.get(pk=lead_import.pk).status) == "running"

@@ -5,7 +5,7 @@ from django.core.management import CommandError, call_command
 from django_tenants.utils import schema_context
 
 from nexuscore.audit.models import Event
-from nexuscore.lib.tasks import enqueue_in_schema
+from tenants.tasks import enqueue_in_schema
 
 
 def test_a_task_runs_in_the_schema_it_was_given(acme, globex):

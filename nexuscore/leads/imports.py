@@ -2,14 +2,23 @@
 
 Files come from Excel (cp1252, often with semicolons), Google Sheets and other CRMs (UTF-8,
 sometimes with a byte order mark). The encoding and delimiter are guessed once at upload and
-kept on the LeadImport. The task works in chunks, each in one transaction with its progress,
-its counts and its rejected rows, so a redelivered task resumes where the last one stopped
-rather than importing twice, and the report still lists the rows rejected before a crash.
+kept on the LeadImport. The whole file is read once at upload, so a file that cannot be read
+to the end (bytes that are not text, a NUL byte, a cell longer than the csv module allows, more
+columns than a list of leads has) is refused on the upload form with the line to fix, rather
+than stopping its import half-way.
+
+The task works in chunks, each in one transaction with its progress, its counts and its
+rejected rows, so a redelivered task resumes where the last one stopped rather than importing
+twice, and the report still lists the rows rejected before a crash. It always ends the import,
+finished or failed with the reason shown on its page.
 """
 
 import codecs
 import csv
+import functools
 import io
+import logging
+from datetime import timedelta
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -22,11 +31,19 @@ from django.utils import timezone
 from nexuscore.audit.models import record_event
 from nexuscore.leads.forms import normalise_phone
 from nexuscore.leads.models import Lead, LeadImport
+from nexuscore.lib import csv as safe_csv
+from nexuscore.lib.tasks import connection_lost
 from nexuscore.quotas.models import QuotaExceeded, check_quota, record_usage
+from tenants.tasks import enqueue_in_schema, for_each_organisation
+
+log = logging.getLogger(__name__)
 
 CHUNK_ROWS = 1000
 SAMPLE_BYTES = 64 * 1024
 PREVIEW_ROWS = 5
+# A lead has 15 fields: a file with more columns than this is not a list of leads (and each
+# column is a select on the mapping page).
+MAX_COLUMNS = 200
 
 # Lead fields a column may fill, with the header names that suggest them.
 TARGETS = {
@@ -54,7 +71,7 @@ MAX_LENGTHS = {
 
 
 class UnreadableFile(ValueError):
-    pass
+    """The file cannot be imported; the message says why, and how to put it right."""
 
 
 def sniff(sample: bytes) -> tuple[str, str]:
@@ -69,44 +86,142 @@ def sniff(sample: bytes) -> tuple[str, str]:
             # The sample may end in the middle of a character; only an error before that
             # means the file is not UTF-8.
             encoding = "utf-8" if error.start >= len(sample) - 3 else "cp1252"
-    first_line = sample.decode(encoding, errors="ignore").splitlines()[0] if sample else ""
+    first_line = next(iter(sample.decode(encoding, errors="ignore").splitlines()), "")
     delimiter = max([",", ";", "\t"], key=first_line.count)
     return encoding, delimiter
 
 
-def _rows(lead_import: LeadImport):
+def _first_undecodable(lead_import: LeadImport, encoding: str) -> tuple[int, bool] | None:
+    """Where the file stops being `encoding`: the line of the first byte it cannot decode, and
+    whether all before it is plain ASCII. None when the whole file decodes."""
+    decoder = codecs.getincrementaldecoder(encoding)()
+    line, plain_ascii = 1, True
     with lead_import.file.open("rb") as handle:
-        text = io.TextIOWrapper(handle, encoding=lead_import.encoding, newline="")
-        yield from csv.reader(text, delimiter=lead_import.delimiter)
+        for chunk in iter(functools.partial(handle.read, 1024 * 1024), b""):
+            try:
+                decoder.decode(chunk)
+            except UnicodeDecodeError as error:
+                before = chunk[: max(error.start, 0)]
+                return line + before.count(b"\n"), plain_ascii and before.isascii()
+            plain_ascii = plain_ascii and chunk.isascii()
+            line += chunk.count(b"\n")
+    try:
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return line, False
+    return None
+
+
+def _encoding_of_whole_file(lead_import: LeadImport) -> str:
+    """The encoding that reads all of the file. The first 64 KB chose it; when they were plain
+    ASCII and a later byte is not UTF-8, the file is Excel's Windows-1252 after all (a name
+    with an accent on row 2,000)."""
+    encoding = lead_import.encoding
+    undecodable = _first_undecodable(lead_import, encoding)
+    if undecodable and encoding == "utf-8" and undecodable[1]:
+        encoding = "cp1252"
+        undecodable = _first_undecodable(lead_import, encoding)
+    if undecodable:
+        raise UnreadableFile(
+            f"Line {undecodable[0]:,} has characters we cannot read: the file is not UTF-8 or "
+            "Excel's Windows encoding all the way through. Open it in your spreadsheet, save "
+            "it as “CSV UTF-8”, and upload it again."
+        )
+    return encoding
+
+
+def _lines(text):
+    """The lines of a decoded file. PostgreSQL cannot store a NUL character, and no CSV file
+    should hold one: it is refused wherever it is."""
+    for number, line in enumerate(text, start=1):
+        if "\x00" in line:
+            raise UnreadableFile(
+                f"Line {number:,} contains a NUL character (a zero byte), which a CSV file "
+                "cannot hold: the file may be damaged. Remove it, or export the file again, "
+                "and upload it."
+            )
+        yield line
+
+
+def _read(handle, encoding: str, delimiter: str):
+    """The rows of a CSV file; raises UnreadableFile naming the line that cannot be read."""
+    text = io.TextIOWrapper(handle, encoding=encoding, newline="")
+    reader = csv.reader(_lines(text), delimiter=delimiter)
+    first_line = 1  # of the row being read: a quoted cell may span lines
+    try:
+        for row in reader:
+            if len(row) > MAX_COLUMNS:
+                raise UnreadableFile(
+                    f"Line {first_line:,} has {len(row):,} columns; a file can have at most "
+                    f"{MAX_COLUMNS}. Keep only the columns with your leads' details and upload "
+                    "the file again."
+                )
+            yield row
+            first_line = reader.line_num + 1
+    except csv.Error as error:
+        if "field limit" in str(error):
+            raise UnreadableFile(
+                f"The row that starts on line {first_line:,} has a cell longer than "
+                f'{csv.field_size_limit():,} characters. Usually a quote mark (") opens a cell '
+                "and is never closed: correct that row and upload the file again."
+            ) from None
+        raise UnreadableFile(
+            f"Line {first_line:,} cannot be read as CSV ({error}). Correct it and upload the "
+            "file again."
+        ) from None
+    except UnicodeDecodeError:
+        raise UnreadableFile(
+            f"Near line {reader.line_num + 1:,} the file has characters we cannot read. Save "
+            "it as “CSV UTF-8” and upload it again."
+        ) from None
+
+
+def _rows(lead_import: LeadImport):
+    try:
+        handle = lead_import.file.open("rb")
+    except (FileNotFoundError, ValueError):
+        raise UnreadableFile("The uploaded file is no longer here; upload it again.") from None
+    with handle:
+        yield from _read(handle, lead_import.encoding, lead_import.delimiter)
+
+
+def _header(lead_import: LeadImport) -> list[str]:
+    """The column names, once every row has been read: a file that cannot be read to the end
+    is refused now, at upload, rather than stopping its import half-way."""
+    rows = _rows(lead_import)
+    header = [column.strip() for column in next(rows, [])]
+    if not any(header):
+        raise UnreadableFile("The first row should name the columns, but it is empty.")
+    for _row in rows:
+        pass
+    return header
 
 
 def start_import(upload, duplicates: str, *, user) -> LeadImport:
-    """Keep the uploaded file and read its header; raises UnreadableFile with the reason."""
+    """Keep the uploaded file and read its header; raises UnreadableFile with the reason (and
+    keeps nothing of a file it refuses)."""
     sample = upload.read(SAMPLE_BYTES)
     upload.seek(0)
-    encoding, delimiter = sniff(sample)
-    try:
-        text = sample.decode(encoding, errors="ignore")
-        header = next(csv.reader(io.StringIO(text), delimiter=delimiter), [])
-    except csv.Error as error:
-        raise UnreadableFile(f"This is not a CSV file we can read ({error}).") from None
-    header = [column.strip() for column in header]
-    if not any(header):
-        raise UnreadableFile("The first row should name the columns, but it is empty.")
-    if b"\x00" in sample:
+    if b"\x00" in sample.split(b"\n", 1)[0]:  # an Excel workbook, or UTF-16 text
         raise UnreadableFile(
             "This looks like a spreadsheet, not CSV. In Excel, use File, Save As, CSV."
         )
+    encoding, delimiter = sniff(sample)
     lead_import = LeadImport(
         created_by=user,
         original_name=upload.name[:255],
         encoding=encoding,
         delimiter=delimiter,
-        headers=header,
         duplicates=duplicates,
     )
-    lead_import.mapping = guess_mapping(header)
     lead_import.file.save(f"{lead_import.pk}.csv", upload, save=False)
+    try:
+        lead_import.encoding = _encoding_of_whole_file(lead_import)
+        lead_import.headers = _header(lead_import)
+    except UnreadableFile:
+        lead_import.file.delete(save=False)
+        raise
+    lead_import.mapping = guess_mapping(lead_import.headers)
     lead_import.save()
     return lead_import
 
@@ -187,7 +302,8 @@ def clean_row(row: list[str], mapping: dict[str, str]) -> dict:
     values = {}
     for index, field in mapping.items():
         position = int(index)
-        values[field] = row[position].strip() if position < len(row) else ""
+        # A file we exported has a ' in front of cells a spreadsheet would run: take it off.
+        values[field] = safe_csv.restore(row[position]).strip() if position < len(row) else ""
     name = values.pop("name", "") or " ".join(
         part for part in (values.pop("first_name", ""), values.pop("last_name", "")) if part
     )
@@ -227,22 +343,47 @@ def run_import(import_id: str) -> None:
     half-done one resumes after the last chunk that committed. Each chunk's leads, usage, counts
     and rejected rows are written in one transaction under the import's row lock, so a crash
     (a worker killed, the database restarted) loses or repeats no part of a chunk.
-    """
-    from tenants.models import Tenant
 
+    Only a lost database connection escapes, for survives_reconnect to run the task again on a
+    new one. Any other error (the file, the data, a bug) fails the import with the reason: it
+    would happen again on every run, and the import must not stay "running".
+    """
     lead_import = LeadImport.objects.get(pk=import_id)
     if lead_import.is_finished:
         return
-    tenant = Tenant.objects.get(schema_name=connection.schema_name)
     try:
-        rows = list(_rows(lead_import))
-    except (UnicodeDecodeError, csv.Error) as error:
-        _fail(lead_import, f"The file could not be read: {error}")
-        return
+        _import_rows(lead_import)
+    except UnreadableFile as error:
+        fail(lead_import, str(error))
+    except Exception as error:
+        if connection_lost(error):
+            raise
+        log.exception("The import %s stopped", import_id)
+        fail(lead_import, _stopped_message(lead_import))
+
+
+def _stopped_message(lead_import: LeadImport) -> str:
+    done = LeadImport.objects.values_list("processed", flat=True).get(pk=lead_import.pk)
+    if not done:
+        return (
+            "The import stopped on an error we did not expect, before any row was imported. "
+            "Upload the file again; if it stops again, please contact support."
+        )
+    return (
+        f"The import stopped on an error we did not expect, after {done:,} rows (counted "
+        f"here). Put the rows from row {done + 2:,} on in a new file and import that."
+    )
+
+
+def _import_rows(lead_import: LeadImport) -> None:
+    from tenants.models import Tenant
+
+    tenant = Tenant.objects.get(schema_name=connection.schema_name)
+    rows = list(_rows(lead_import))
     header, body = rows[0], rows[1:]
     LeadImport.objects.filter(pk=lead_import.pk).exclude(
         status__in=[LeadImport.Status.DONE, LeadImport.Status.FAILED]
-    ).update(status=LeadImport.Status.RUNNING, total=len(body))
+    ).update(status=LeadImport.Status.RUNNING, total=len(body), progressed_at=timezone.now())
     lead_import.refresh_from_db(fields=["processed", "mapping", "duplicates"])
     # Rows of chunks done before a crash still count as seen, for "the same email as row N".
     seen = {}
@@ -260,6 +401,8 @@ def run_import(import_id: str) -> None:
             )
             LeadImport.objects.filter(pk=lead_import.pk).update(
                 processed=start + len(chunk),
+                progressed_at=timezone.now(),
+                resumes=0,
                 rejects=JSONConcat(F("rejects"), Value(rejected, output_field=models.JSONField())),
                 **{name: F(name) + counts[name] for name in counts},
             )
@@ -410,7 +553,7 @@ def rewrite_report(lead_import) -> None:
 
 def _write_report(lead_import, header, rejected_rows) -> None:
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    writer = safe_csv.writer(buffer)  # the rows hold whatever the file held
     writer.writerow(["Row", "Reason", *header])
     for number, reason, row in rejected_rows:
         writer.writerow([number, reason, *row])
@@ -418,8 +561,66 @@ def _write_report(lead_import, header, rejected_rows) -> None:
     lead_import.report.save(f"{lead_import.pk}-rejected.csv", content, save=False)
 
 
-def _fail(lead_import, message: str) -> None:
-    lead_import.status = LeadImport.Status.FAILED
-    lead_import.error = message
-    lead_import.finished_at = timezone.now()
-    lead_import.save(update_fields=["status", "error", "finished_at"])
+def fail(lead_import, message: str) -> None:
+    """End the import as failed, with `message` shown on its page. Its uploaded file goes, as a
+    finished import's does; the rows imported before stay, with their counts."""
+    failed = (
+        LeadImport.objects.filter(pk=lead_import.pk)
+        .exclude(status__in=[LeadImport.Status.DONE, LeadImport.Status.FAILED])
+        .update(status=LeadImport.Status.FAILED, error=message, finished_at=timezone.now())
+    )
+    lead_import.refresh_from_db()
+    if failed:
+        record_event(
+            "leads.import_failed",
+            actor=lead_import.created_by,
+            data={"import": str(lead_import.pk), "file": lead_import.original_name},
+        )
+    _forget_upload(lead_import)
+
+
+# A run that has taken no chunk this long is gone: well beyond the worker's time limit per task
+# (Q_CLUSTER["timeout"], 120 s) and the time one chunk takes (well under a second).
+STALLED_AFTER = timedelta(minutes=5)
+# Runs started again without a chunk going in before the import is failed.
+MAX_RESUMES = 3
+
+
+def resume_stalled_imports(now=None) -> int:
+    """Scheduled: every import left "running" by a run that died (the worker's time limit, a
+    killed worker, the database down longer than survives_reconnect waits) is started again
+    where it stopped; one that stalls MAX_RESUMES times without progress is failed with the
+    reason, so that every import ends finished or failed. Returns how many it touched."""
+    return for_each_organisation(lambda tenant: _resume_stalled(now), include_public=True)
+
+
+def _resume_stalled(now=None) -> int:
+    now = now or timezone.now()
+    stalled = LeadImport.objects.filter(
+        status=LeadImport.Status.RUNNING, progressed_at__lt=now - STALLED_AFTER
+    )
+    for lead_import in stalled:
+        if lead_import.resumes >= MAX_RESUMES:
+            fail(lead_import, _stalled_message(lead_import))
+            continue
+        claimed = LeadImport.objects.filter(
+            pk=lead_import.pk, resumes=lead_import.resumes, status=LeadImport.Status.RUNNING
+        ).update(resumes=F("resumes") + 1, progressed_at=now)
+        if claimed:
+            enqueue_in_schema(
+                connection.schema_name, "nexuscore.leads.imports.run_import", str(lead_import.pk)
+            )
+    return len(stalled)
+
+
+def _stalled_message(lead_import: LeadImport) -> str:
+    done = lead_import.processed
+    rest = (
+        f"Put the rows from row {done + 2:,} on in a new file and import that"
+        if done
+        else "Upload the file again"
+    )
+    return (
+        f"The import stopped {lead_import.resumes + 1} times without getting further, after "
+        f"{done:,} rows. {rest}; if it stops again, please contact support."
+    )

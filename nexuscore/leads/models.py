@@ -317,6 +317,10 @@ class LeadImport(models.Model):
     report = models.FileField(upload_to="imports/", blank=True)
     error = models.TextField(blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
+    # When a chunk last went in, and how often a stalled run was started again since then
+    # (nexuscore.leads.imports.resume_stalled_imports).
+    progressed_at = models.DateTimeField(null=True, blank=True)
+    resumes = models.PositiveSmallIntegerField(default=0)
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

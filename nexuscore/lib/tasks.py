@@ -1,9 +1,5 @@
-"""Tasks that work inside one organisation's schema, and that outlive a database restart.
-
-The django-q2 worker starts in the public schema. A task for an organisation is enqueued with
-`enqueue_in_schema(schema_name, "dotted.path", *args)`; the worker then runs the function with
-the connection set to that schema. Arguments must be primitives (ids, strings), and the function
-must be safe to run twice (delivery is at least once).
+"""Tasks that outlive a database restart. (Running a task in an organisation's schema and time
+zone is tenants.tasks.)
 
 A task whose database connection is lost while it runs (the server restarted, a failover, the
 backend terminated) would fail, and django-q2 acknowledges failures (`ack_failures`), so it
@@ -19,9 +15,6 @@ import time
 import psycopg
 from django.db import DatabaseError, connection
 from django.db.transaction import TransactionManagementError
-from django.utils.module_loading import import_string
-from django_q.tasks import async_task
-from django_tenants.utils import schema_context
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +23,7 @@ log = logging.getLogger(__name__)
 RECONNECT_DELAYS = (0.5, 1, 2, 4, 8, 15)
 
 
-def _connection_lost(error: BaseException) -> bool:
+def connection_lost(error: BaseException) -> bool:
     """Whether `error` came from losing the connection (not from the data or the code)."""
     if connection.in_atomic_block:
         return False  # the caller's transaction (a test's) is lost with it: theirs to handle
@@ -59,7 +52,7 @@ def survives_reconnect(func):
             try:
                 return func(*args, **kwargs)
             except Exception as error:
-                if delay is None or not _connection_lost(error):
+                if delay is None or not connection_lost(error):
                     raise
                 log.warning("%s lost the database (%r); again in %s s", func, error, delay)
                 connection.close()
@@ -67,16 +60,3 @@ def survives_reconnect(func):
         return None  # not reached
 
     return wrapper
-
-
-@survives_reconnect
-def run_in_schema(schema_name: str, func_path: str, args=(), kwargs=None):
-    with schema_context(schema_name):
-        return import_string(func_path)(*args, **(kwargs or {}))
-
-
-def enqueue_in_schema(schema_name: str, func_path: str, *args, **kwargs) -> str:
-    """Enqueue `func_path(*args, **kwargs)` to run in `schema_name`; returns the task id."""
-    return async_task(
-        "nexuscore.lib.tasks.run_in_schema", schema_name, func_path, args, kwargs, group=schema_name
-    )

@@ -11,7 +11,6 @@ person a download link that works for EXPORT_DAYS.
 Only exact address matches count: ann@x.sg's export never holds joann@x.sg's leads.
 """
 
-import csv
 import io
 import json
 import zipfile
@@ -25,6 +24,7 @@ from django.utils import timezone
 
 from nexuscore.audit.models import Event
 from nexuscore.leads.models import LeadNote
+from nexuscore.lib import csv as safe_csv
 from nexuscore.privacy.erasure import email_pattern, leads_of
 from nexuscore.privacy.models import DSARRequest
 
@@ -116,17 +116,16 @@ def gather(email: str) -> dict:
 
 
 def _csv(rows: list[dict], fields: list[str]) -> bytes:
+    """`fields` of each row, one column each; what the person (or anyone) typed is written so
+    that a spreadsheet shows it rather than runs it."""
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=fields, extrasaction="ignore")
-    writer.writeheader()
+    writer = safe_csv.writer(buffer)
+    writer.writerow(fields)
     for row in rows:
+        values = (row.get(field, "") for field in fields)
         writer.writerow(
-            {
-                key: json.dumps(value, cls=DjangoJSONEncoder)
-                if isinstance(value, dict | list)
-                else value
-                for key, value in row.items()
-            }
+            json.dumps(value, cls=DjangoJSONEncoder) if isinstance(value, dict | list) else value
+            for value in values
         )
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")  # Excel reads UTF-8 with a BOM
 
