@@ -58,10 +58,13 @@ SHARED_APPS = [
     "nexuscore.accounts",
     "nexuscore.audit",
     "nexuscore.health",
+    "nexuscore.mail",
     "nexuscore.billing",
     "nexuscore.quotas",
     "nexuscore.leads",
     "nexuscore.privacy",
+    # No models: installed for their tasks' schedules (nexuscore/lib/schedules.py).
+    "nexuscore.onboarding",
     "django.contrib.contenttypes",
     "django.contrib.auth",
     "django.contrib.sessions",

@@ -1,5 +1,7 @@
-"""/health/ reports database, migrations and worker heartbeat."""
+"""/health/ reports database, migrations and worker heartbeat, and tells staff once when the
+worker stops (the worker cannot tell them itself) and once when it beats again."""
 
+import socket
 from datetime import timedelta
 
 from django.utils import timezone
@@ -37,3 +39,59 @@ def test_unavailable_when_the_worker_is_silent(db):
 def test_unavailable_before_any_heartbeat(db):
     Heartbeat.objects.all().delete()
     assert client_for(None).get("/health/").status_code == 503
+
+
+def stop_the_worker(minutes=10):
+    Heartbeat.objects.update_or_create(
+        name="worker", defaults={"beat_at": timezone.now() - timedelta(minutes=minutes)}
+    )
+
+
+def test_staff_are_told_once_when_the_worker_stops_and_once_when_it_is_back(
+    acme, staff, mailoutbox
+):
+    stop_the_worker()
+    for host in (None, None, acme):  # the load balancer polls every host, every few seconds
+        assert client_for(host).get("/health/").status_code == 503
+    (stopped,) = mailoutbox
+    assert stopped.to == [staff.email]
+    assert "has stopped" in stopped.subject and "/health/" in stopped.body
+
+    worker_heartbeat()
+    worker_heartbeat()
+    assert client_for(None).get("/health/").status_code == 200
+    assert [m.subject for m in mailoutbox[1:]] == ["The NexusCore worker is running again"]
+
+    stop_the_worker()  # a second outage is a second email
+    client_for(None).get("/health/")
+    assert len(mailoutbox) == 3 and "has stopped" in mailoutbox[2].subject
+
+
+def test_nobody_is_emailed_while_the_worker_beats_or_when_it_was_never_reported(
+    db, staff, mailoutbox
+):
+    worker_heartbeat()
+    client_for(None).get("/health/")
+    stop_the_worker(minutes=2)  # late, but within WORKER_HEARTBEAT_MAX_AGE_SECONDS
+    assert client_for(None).get("/health/").status_code == 200
+    worker_heartbeat()  # back before anyone noticed: no "running again" either
+    assert mailoutbox == []
+
+
+def test_when_mail_fails_the_next_check_tells_staff(db, staff, settings, mailoutbox):
+    stop_the_worker()
+    with socket.socket() as closed:  # a port nothing listens on: the SMTP server is down
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    settings.MAILERS = {
+        "default": {
+            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "OPTIONS": {"host": "127.0.0.1", "port": port, "timeout": 2},
+        }
+    }
+    assert client_for(None).get("/health/").status_code == 503  # not a 500
+    assert Heartbeat.objects.get(name="worker").outage_reported_at is None
+
+    settings.MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
+    client_for(None).get("/health/")
+    assert len(mailoutbox) == 1

@@ -1,10 +1,10 @@
-"""The Stripe webhook: real signatures over payloads shaped like Stripe's own example objects."""
+"""The Stripe webhook: real signatures over payloads shaped as Stripe sends them (built by
+tests/stripe_objects.py, which test_stripe_reference.py checks against Stripe's examples)."""
 
 import hashlib
 import hmac
 import json
 import time
-from pathlib import Path
 
 import pytest
 from django_q.models import Schedule
@@ -14,18 +14,13 @@ from nexuscore.audit.models import Event
 from nexuscore.billing.models import WebhookEvent
 from nexuscore.billing.webhooks import process_webhook_event
 from tests.conftest import client_for
+from tests.fixtures_billing import stripe_event, stripe_object
 
 SECRET = "whsec_test_nexuscore"
-FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "stripe" / "objects.json"
-
-
-def _stripe_object(name):
-    return json.loads(FIXTURES.read_text())["resources"][name]
 
 
 def _event(event_type, data_object, event_id="evt_test_1"):
-    event = _stripe_object("event")
-    return {**event, "id": event_id, "type": event_type, "data": {"object": data_object}}
+    return stripe_event(event_type, data_object, event_id=event_id)
 
 
 def _signature(body: bytes, secret=SECRET, at=None) -> str:
@@ -51,7 +46,7 @@ def _webhook_secret(settings):
 
 
 def test_a_signed_event_is_stored_and_processed(db):
-    event = _event("plan.created", _stripe_object("price"))
+    event = _event("plan.created", stripe_object("price"))
     response = _deliver(event)
     assert response.status_code == 200
     assert response.json() == {"received": True, "duplicate": False}
@@ -61,14 +56,14 @@ def test_a_signed_event_is_stored_and_processed(db):
 
 
 def test_the_same_event_three_times_is_stored_once(db):
-    event = _event("plan.created", _stripe_object("price"))
+    event = _event("plan.created", stripe_object("price"))
     answers = [_deliver(event).json()["duplicate"] for _ in range(3)]
     assert answers == [False, True, True]
     assert WebhookEvent.objects.filter(event_id="evt_test_1").count() == 1
 
 
 def test_a_forged_signature_is_refused_and_nothing_stored(db):
-    event = _event("plan.created", _stripe_object("price"))
+    event = _event("plan.created", stripe_object("price"))
     assert _deliver(event, secret="whsec_guessed").status_code == 400
     body = json.dumps(event).encode()
     tampered = body.replace(b"plan.created", b"plan.deleted")
@@ -81,7 +76,7 @@ def test_a_forged_signature_is_refused_and_nothing_stored(db):
 
 
 def test_a_timestamp_outside_the_tolerance_is_refused(db):
-    event = _event("plan.created", _stripe_object("price"))
+    event = _event("plan.created", stripe_object("price"))
     assert _deliver(event, at=time.time() - 301).status_code == 400
     assert _deliver(event, at=time.time() - 250).status_code == 200
 
@@ -93,9 +88,35 @@ def test_garbage_is_refused_cleanly(db, body):
     assert not WebhookEvent.objects.exists()
 
 
+def _event_body(data_object: str, created: str = "1") -> bytes:
+    event = f'"id": "evt_hostile", "type": "invoice.paid", "created": {created}'
+    return f'{{{event}, "data": {{"object": {data_object}}}}}'.encode()
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        # RecursionError in the json module, outside the errors it documents.
+        pytest.param(_event_body("[" * 100_000 + "]" * 100_000), id="nested-arrays"),
+        pytest.param(_event_body('{"a": ' * 100_000 + "0" + "}" * 100_000), id="nested-objects"),
+        pytest.param(_event_body("[" * 900 + "]" * 900), id="deeper-than-stripe-nests"),
+        pytest.param(_event_body("1e999"), id="float-overflow"),  # inf: no JSON column holds it
+        pytest.param(_event_body("0", created="-1e999"), id="negative-overflow"),
+        pytest.param(_event_body("NaN"), id="nan"),
+        pytest.param(_event_body("Infinity"), id="infinity"),
+        pytest.param(_event_body("1" * 5000), id="too-many-digits"),
+        pytest.param(_event_body('"\\ud800 alone"'), id="lone-surrogate"),  # jsonb refuses it
+    ],
+)
+def test_a_signed_body_nothing_can_store_is_refused_and_nothing_stored(db, body):
+    response = _deliver(None, body=body)
+    assert response.status_code == 400
+    assert not WebhookEvent.objects.exists()
+
+
 def test_without_a_secret_everything_is_refused(db, settings):
     settings.STRIPE_WEBHOOK_SECRET = ""
-    event = _event("plan.created", _stripe_object("price"))
+    event = _event("plan.created", stripe_object("price"))
     assert _deliver(event).status_code == 400
     assert not WebhookEvent.objects.exists()
 
@@ -105,7 +126,7 @@ def test_only_post(db):
 
 
 def test_an_early_event_fails_then_succeeds_on_retry(acme):
-    subscription_object = _stripe_object("subscription")
+    subscription_object = stripe_object("subscription")
     event = _event("customer.subscription.trial_will_end", subscription_object, "evt_early")
     _deliver(event)
     stored = WebhookEvent.objects.get(event_id="evt_early")
@@ -123,7 +144,7 @@ def test_an_early_event_fails_then_succeeds_on_retry(acme):
 
 def test_retries_stop_after_the_limit_and_staff_can_replay(acme, settings, staff_with_mfa):
     settings.WEBHOOK_MAX_ATTEMPTS = 2
-    subscription_object = _stripe_object("subscription")
+    subscription_object = stripe_object("subscription")
     _deliver(_event("customer.subscription.trial_will_end", subscription_object, "evt_stuck"))
     stored = WebhookEvent.objects.get(event_id="evt_stuck")
     process_webhook_event(str(stored.pk))
@@ -140,6 +161,35 @@ def test_retries_stop_after_the_limit_and_staff_can_replay(acme, settings, staff
     assert response.status_code == 302
     stored.refresh_from_db()
     assert stored.status == WebhookEvent.Status.PROCESSED
+
+
+def test_staff_are_emailed_once_when_an_event_fails_for_good(acme, settings, staff, mailoutbox):
+    settings.WEBHOOK_MAX_ATTEMPTS = 2
+    _deliver(_event("customer.subscription.trial_will_end", stripe_object("subscription")))
+    stored = WebhookEvent.objects.get(event_id="evt_test_1")
+    assert mailoutbox == []  # one failure: it will be tried again
+
+    process_webhook_event(str(stored.pk))
+    process_webhook_event(str(stored.pk))  # a stray second run of the task: no second email
+    (alert,) = mailoutbox
+    assert alert.to == [staff.email]
+    assert "evt_test_1" in alert.subject and "customer.subscription.trial_will_end" in alert.subject
+    assert "NotYetKnown: no subscription" in alert.body
+    assert f"{settings.SITE_URL}/admin/billing/webhookevent/{stored.pk}/change/" in alert.body
+
+
+def test_the_staff_list_of_events_marks_the_failed_ones(db, settings, staff_with_mfa):
+    settings.WEBHOOK_MAX_ATTEMPTS = 1
+    _deliver(_event("customer.subscription.trial_will_end", stripe_object("subscription")))
+    _deliver(_event("plan.created", stripe_object("price"), "evt_fine"))
+    staff = client_for(None, staff_with_mfa)
+    page = staff.get("/admin/billing/webhookevent/").content.decode()
+    assert page.count("icon-alert.svg") == 1
+    assert "NotYetKnown: no subscription" in page
+    only_failed = staff.get("/admin/billing/webhookevent/?status__exact=failed").content.decode()
+    assert "evt_test_1" in only_failed and "evt_fine" not in only_failed
+    failed = WebhookEvent.objects.get(event_id="evt_test_1")
+    assert staff.get(f"/admin/billing/webhookevent/{failed.pk}/change/").status_code == 200
 
 
 def test_events_a_lost_task_left_pending_are_picked_up(db):

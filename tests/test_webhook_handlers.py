@@ -310,3 +310,116 @@ def test_handlers_cover_the_events_the_issue_names():
 def test_timestamps_are_aware(acme):
     send("customer.subscription.created", subscription_object(acme), created=NOW)
     assert timezone.is_aware(live(acme).current_period_end)
+
+
+# --- What we recorded decides the organisation ----------------------------------------------------
+
+
+@pytest.fixture
+def staff_team(staff):
+    """Two active staff members and one who has left, beside a customer."""
+    User = type(staff)
+    User.objects.create_user("ops@nexuscore.test", "x", is_staff=True)
+    User.objects.create_user("left@nexuscore.test", "x", is_staff=True, is_active=False)
+    return ["ops@nexuscore.test", staff.email]
+
+
+def refusals():
+    return list(Event.objects.filter(event_type="billing.webhook_refused"))  # the platform's log
+
+
+def assert_refused(stored, *, recorded, named):
+    """Failed for good at once (no retry), the platform's audit log says who is who."""
+    stored.refresh_from_db()
+    assert (stored.status, stored.attempts, stored.next_attempt_at) == ("failed", 1, None)
+    assert stored.error.startswith("Refused: ")
+    (refusal,) = [e for e in refusals() if e.data["stripe_event"] == stored.event_id]
+    assert (refusal.data["recorded"], refusal.data["named"]) == (recorded, named)
+    assert refusal.data["reason"] in stored.error
+
+
+def test_invoice_paid_naming_another_organisation_for_our_ids_is_refused(acme, globex, mailoutbox):
+    """Acme's customer and subscription with globex in the metadata: no invoice for globex,
+    globex stays on its trial, acme's records are untouched."""
+    send("customer.subscription.created", subscription_object(acme), created=NOW)
+    before = acme.subscriptions.get(stripe_subscription_id="sub_test_acme").updated_at
+
+    stored = send("invoice.paid", invoice_object(globex, status="paid"))  # acme's ids
+
+    assert_refused(stored, recorded=["acme"], named=["globex"])
+    assert not Invoice.objects.exists()
+    globex.refresh_from_db()
+    assert globex.trial_ends_at is not None and live(globex).status == "trialing"
+    assert live(acme).updated_at == before
+    assert events(globex, "billing.invoice_paid") == events(acme, "billing.invoice_paid") == []
+    assert not [m for m in mailoutbox if "Tax invoice" in m.subject]
+
+
+def test_a_cancellation_naming_another_organisation_for_our_id_is_refused(acme, globex):
+    """Acme's subscription id with globex in the metadata: acme's row stays active and acme
+    writable; globex is not touched either."""
+    send("customer.subscription.created", subscription_object(acme), created=NOW)
+
+    gone = subscription_object(globex, status="canceled", canceled_at=NOW + 20)  # acme's id
+    stored = send("customer.subscription.deleted", gone, created=NOW + 20)
+
+    assert_refused(stored, recorded=["acme"], named=["globex"])
+    assert live(acme).status == Subscription.Status.ACTIVE
+    acme.refresh_from_db()
+    globex.refresh_from_db()
+    assert acme.subscription_ended_at is None and globex.subscription_ended_at is None
+    assert live(globex).status == Subscription.Status.TRIALING
+
+
+def test_a_checkout_whose_customer_is_another_organisations_is_refused(acme, globex):
+    """Globex started a checkout (its Stripe customer is recorded); a completed session naming
+    acme with globex's customer links nothing and ends no trial."""
+    globex.subscriptions.live().update(stripe_customer_id="cus_test_globex")
+
+    session = checkout_object(acme, customer="cus_test_globex", subscription="sub_test_new")
+    stored = send("checkout.session.completed", session)
+
+    assert_refused(stored, recorded=["globex"], named=["acme"])
+    assert live(acme).stripe_subscription_id == live(globex).stripe_subscription_id == ""
+    assert live(acme).stripe_customer_id == ""
+    acme.refresh_from_db()
+    assert acme.trial_ends_at is not None
+
+
+def test_a_checkout_with_a_customer_we_did_not_record_for_its_organisation_is_refused(acme):
+    acme.subscriptions.live().update(stripe_customer_id="cus_test_acme")
+    session = checkout_object(acme, customer="cus_someone_else")
+    stored = send("checkout.session.completed", session)
+    assert_refused(stored, recorded=[], named=["acme"])
+    assert "cus_test_acme" in stored.error
+    assert live(acme).stripe_subscription_id == ""
+
+
+def test_a_checkout_with_the_customer_we_recorded_links_the_trial(acme):
+    acme.subscriptions.live().update(stripe_customer_id="cus_test_acme")
+    stored = send("checkout.session.completed", checkout_object(acme))
+    assert stored.status == WebhookEvent.Status.PROCESSED
+    assert live(acme).stripe_subscription_id == "sub_test_acme"
+
+
+def test_an_event_without_metadata_is_placed_by_what_we_recorded(acme):
+    send("customer.subscription.created", subscription_object(acme), created=NOW)
+    stored = send("invoice.finalized", invoice_object(acme, parent=None, metadata={}))
+    assert stored.status == WebhookEvent.Status.PROCESSED
+    assert Invoice.objects.get(stripe_invoice_id="in_test_1").tenant == acme
+
+
+def test_a_refused_event_is_emailed_to_every_active_staff_member(
+    acme, globex, staff_team, mailoutbox, settings
+):
+    settings.SITE_URL = "https://nexuscore.example"
+    send("customer.subscription.created", subscription_object(acme), created=NOW)
+    stored = send("invoice.paid", invoice_object(globex, status="paid"))
+
+    alerts = [m for m in mailoutbox if stored.event_id in m.subject]
+    assert sorted(address for m in alerts for address in m.to) == sorted(staff_team)
+    assert all(len(m.to) == 1 for m in alerts)  # one each
+    body = alerts[0].body
+    assert "invoice.paid" in alerts[0].subject
+    assert f"https://nexuscore.example/admin/billing/webhookevent/{stored.pk}/change/" in body
+    assert "the metadata names globex" in body and "for acme" in body

@@ -15,7 +15,6 @@ Every step is an audit event in the organisation's own activity log.
 from datetime import timedelta
 
 from django.conf import settings
-from django.core.mail import send_mail
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -23,6 +22,7 @@ from django_tenants.utils import schema_context
 
 from nexuscore.audit.models import Event, record_event
 from nexuscore.billing.models import Subscription
+from nexuscore.mail.outbox import queue_email
 from tenants.hosts import tenant_address
 from tenants.models import Tenant
 
@@ -31,7 +31,8 @@ def grace_period() -> timedelta:
     return timedelta(days=settings.BILLING_GRACE_DAYS)
 
 
-def _email_owner(tenant, template: str, subject: str, context: dict) -> None:
+def _email_owner(tenant, template: str, subject: str, context: dict, *, dedupe_key: str) -> None:
+    """Email the owner, in the caller's transaction (through the outbox)."""
     if tenant.owner is None:
         return
     context = {
@@ -41,11 +42,12 @@ def _email_owner(tenant, template: str, subject: str, context: dict) -> None:
         "grace_days": settings.BILLING_GRACE_DAYS,
         **context,
     }
-    send_mail(
+    queue_email(
         subject=subject,
-        message=render_to_string(f"emails/{template}.txt", context),
-        from_email=None,
-        recipient_list=[tenant.owner.email],
+        body=render_to_string(f"emails/{template}.txt", context),
+        to=[tenant.owner.email],
+        dedupe_key=dedupe_key,
+        schema_name=tenant.schema_name,
     )
 
 
@@ -84,6 +86,7 @@ def record_payment_failed(tenant, subscription, invoice, failed_at) -> None:
         "billing_payment_failed",
         f"Payment for {tenant.name} on NexusCore failed",
         {"invoice": invoice, "read_only_from": read_only_from},
+        dedupe_key=f"payment-failed:{invoice.pk}:{int(failed_at.timestamp())}",
     )
 
 
@@ -141,6 +144,7 @@ def enforce_grace_periods(now=None) -> int:
                 "billing_read_only",
                 f"{tenant.name} is read-only until a payment goes through",
                 {},
+                dedupe_key=f"read-only:{tenant.pk}:{spell}",
             )
             recorded += 1
     return recorded

@@ -12,6 +12,13 @@ state and applying an event twice changes nothing:
 - Refunds carry the charge's cumulative refunded amount, so a credit note is issued only for
   what is not credited yet.
 
+Which organisation an object belongs to is decided by the Stripe subscription and customer ids
+we recorded, never by what the object says about itself: our tenant id in its metadata (or a
+checkout's client_reference_id) only places an object we have no record of yet. Anyone with
+access to our Stripe account can edit metadata, so when it names another organisation than our
+records, OrganisationMismatch refuses the event for good and nothing changes (webhooks.py records
+it and tells staff).
+
 An event about something we cannot place yet (an organisation's subscription before its
 checkout is recorded, say) raises NotYetKnown and is retried with backoff by webhooks.py.
 """
@@ -20,9 +27,8 @@ import uuid
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.core.mail import EmailMessage
 from django.db import IntegrityError, transaction
-from django.db.models import Sum
+from django.db.models import Q, Sum
 from django.template.loader import render_to_string
 from django.utils import timezone
 
@@ -30,12 +36,23 @@ from nexuscore.audit.models import record_event
 from nexuscore.billing import dunning, stripe_api
 from nexuscore.billing.models import Invoice, Plan, Subscription, tax_treatment
 from nexuscore.billing.pdf import open_invoice_pdf, store_invoice_pdf
+from nexuscore.mail.outbox import queue_email
 from tenants.models import Tenant
 
 
 class NotYetKnown(Exception):
     """The event refers to something we have not recorded yet (events arrive in any order):
     worth trying again later."""
+
+
+class OrganisationMismatch(Exception):
+    """The object names one organisation while the Stripe ids we recorded belong to another (or
+    our records disagree among themselves): refused for good, for a person to look at, before
+    anything changes in either organisation. `details` says who is who, for the audit log."""
+
+    def __init__(self, message: str, **details):
+        super().__init__(message)
+        self.details = details
 
 
 class SubscriptionConflict(Exception):
@@ -47,33 +64,85 @@ def _when(timestamp) -> datetime | None:
     return datetime.fromtimestamp(int(timestamp), UTC) if timestamp else None
 
 
-def _tenant_from_metadata(*metadatas) -> Tenant | None:
+def _named_tenants(*metadatas) -> set[Tenant]:
+    """The organisations an object names by our tenant id in its metadata."""
+    tenants = set()
     for metadata in metadatas:
-        value = (metadata or {}).get("tenant_id")
+        value = metadata.get("tenant_id") if isinstance(metadata, dict) else None
         try:
             tenant_id = uuid.UUID(str(value))
         except ValueError:
             continue
         tenant = Tenant.objects.filter(pk=tenant_id).first()
         if tenant is not None:
-            return tenant
-    return None
+            tenants.add(tenant)
+    return tenants
 
 
-def _tenant_for(*, metadatas=(), subscription_id="", customer_id="") -> Tenant:
-    """The organisation an object belongs to: from the tenant id we put in its metadata, else
-    from the Stripe subscription or customer we have recorded."""
-    tenant = _tenant_from_metadata(*metadatas)
-    if tenant is not None:
+def _recorded_tenants(subscription_id: str, customer_id: str) -> set[Tenant]:
+    """The organisations whose subscriptions we recorded with these Stripe ids (one, or none)."""
+    ids = Q()
+    if subscription_id:
+        ids |= Q(subscriptions__stripe_subscription_id=subscription_id)
+    if customer_id:
+        ids |= Q(subscriptions__stripe_customer_id=customer_id)
+    return set(Tenant.objects.filter(ids).distinct()) if ids else set()
+
+
+def _names(tenants) -> list[str]:
+    return sorted(tenant.schema_name for tenant in tenants)
+
+
+def _tenant_for(*, metadatas=(), subscription_id="", customer_id="", filed_under=None) -> Tenant:
+    """The organisation a Stripe object belongs to: the one we recorded its subscription or
+    customer for (or `filed_under`, where we filed the object itself before).
+
+    Only an object we have no record of is placed by the tenant id in its metadata, and only
+    when we have recorded no other Stripe customer for that organisation. A disagreement raises
+    OrganisationMismatch; no organisation at all raises NotYetKnown.
+    """
+    recorded = _recorded_tenants(subscription_id, customer_id)
+    if filed_under is not None:
+        recorded.add(filed_under)
+    named = _named_tenants(*metadatas)
+    details = {
+        "recorded": _names(recorded),
+        "named": _names(named),
+        "stripe_subscription": subscription_id,
+        "stripe_customer": customer_id,
+    }
+    if len(recorded) > 1:
+        raise OrganisationMismatch(
+            f"our records place subscription {subscription_id!r} / customer {customer_id!r} "
+            f"in {' and '.join(details['recorded'])}",
+            **details,
+        )
+    if recorded and named and named != recorded:
+        raise OrganisationMismatch(
+            f"the metadata names {', '.join(details['named'])}, but we recorded subscription "
+            f"{subscription_id!r} / customer {customer_id!r} for {details['recorded'][0]}",
+            **details,
+        )
+    if recorded:
+        return recorded.pop()
+    if len(named) > 1:
+        raise OrganisationMismatch(
+            f"the metadata names {' and '.join(details['named'])}", **details
+        )
+    if named:
+        tenant = named.pop()
+        customers = set(
+            Subscription.objects.filter(tenant=tenant)
+            .exclude(stripe_customer_id="")
+            .values_list("stripe_customer_id", flat=True)
+        )
+        if customer_id and customers and customer_id not in customers:
+            raise OrganisationMismatch(
+                f"the metadata names {tenant.schema_name}, whose Stripe customer is "
+                f"{', '.join(sorted(customers))}, not {customer_id!r}",
+                **details,
+            )
         return tenant
-    for field, value in (
-        ("stripe_subscription_id", subscription_id),
-        ("stripe_customer_id", customer_id),
-    ):
-        if value:
-            row = Subscription.objects.filter(**{field: value}).select_related("tenant").first()
-            if row is not None:
-                return row.tenant
     raise NotYetKnown(
         f"no organisation for subscription {subscription_id!r} / customer {customer_id!r} yet"
     )
@@ -128,11 +197,11 @@ def checkout_completed(event: dict) -> None:
     if session.get("mode") != "subscription" or not session.get("subscription"):
         return
     stripe_id = session["subscription"]
-    tenant = _tenant_from_metadata(
-        {"tenant_id": session.get("client_reference_id")}, session.get("metadata")
+    tenant = _tenant_for(
+        metadatas=[{"tenant_id": session.get("client_reference_id")}, session.get("metadata")],
+        subscription_id=stripe_id,
+        customer_id=session.get("customer") or "",
     )
-    if tenant is None:
-        raise NotYetKnown(f"checkout session {session.get('id')!r} names no organisation")
     # A subscription event may have got here first and linked it already.
     if not Subscription.objects.filter(stripe_subscription_id=stripe_id).exists():
         _link_checkout(tenant, stripe_id, session)
@@ -281,6 +350,12 @@ def _record_invoice(stripe_invoice: dict) -> Invoice:
         .first()
     )
     subscription_id, subscription_metadata = _stripe_subscription_of(stripe_invoice)
+    tenant = _tenant_for(
+        metadatas=[subscription_metadata, stripe_invoice.get("metadata")],
+        subscription_id=subscription_id,
+        customer_id=stripe_invoice.get("customer") or "",
+        filed_under=invoice.tenant if invoice is not None else None,
+    )
     if invoice is not None:
         if invoice.subscription_id is None and subscription_id:
             # Recorded before the subscription was linked (events arrive in any order).
@@ -290,11 +365,6 @@ def _record_invoice(stripe_invoice: dict) -> Invoice:
             if invoice.subscription is not None:
                 invoice.save(update_fields=["subscription", "updated_at"])
         return invoice
-    tenant = _tenant_for(
-        metadatas=[subscription_metadata, stripe_invoice.get("metadata")],
-        subscription_id=subscription_id,
-        customer_id=stripe_invoice.get("customer") or "",
-    )
     subscription = (
         Subscription.objects.filter(stripe_subscription_id=subscription_id).first()
         if subscription_id
@@ -356,14 +426,15 @@ def _email_paid_invoice(invoice) -> None:
     if not recipient:
         return
     context = {"invoice": invoice, "tenant": tenant, "total": Decimal(invoice.total_cents) / 100}
-    message = EmailMessage(
-        subject=f"Tax invoice {invoice.number} from NexusCore (paid)",
-        body=render_to_string("emails/billing_invoice_paid.txt", context),
-        to=[recipient],
-    )
     with open_invoice_pdf(invoice) as pdf:
-        message.attach(f"{invoice.number}.pdf", pdf.read(), "application/pdf")
-    message.send()
+        queue_email(
+            subject=f"Tax invoice {invoice.number} from NexusCore (paid)",
+            body=render_to_string("emails/billing_invoice_paid.txt", context),
+            to=[recipient],
+            attachments=[(f"{invoice.number}.pdf", pdf.read(), "application/pdf")],
+            dedupe_key=f"invoice-paid:{invoice.pk}",
+            schema_name=tenant.schema_name,
+        )
     invoice.metadata = {**invoice.metadata, "emailed_to": recipient}
     invoice.save(update_fields=["metadata", "updated_at"])
 

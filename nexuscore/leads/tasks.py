@@ -2,23 +2,31 @@
 
 `send_follow_up_digests` runs once a day (a django-q2 schedule) in the public schema and visits
 every organisation's schema in turn. Each person gets at most one digest a day: the
-FollowUpDigest row is written in the same transaction as the sending, so running the task twice
-(django-q2 delivers at least once) sends nothing more.
+FollowUpDigest row is written in the same transaction that queues the digest in the outbox
+(nexuscore/mail/outbox.py, sent after the commit), so running the task twice (django-q2 delivers
+at least once) sends nothing more.
 """
 
 import logging
-import zoneinfo
 from collections import defaultdict
 from datetime import datetime, time, timedelta
 
-from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
-from django_tenants.utils import schema_context
 
 from nexuscore.leads.actions import tenant_link
 from nexuscore.leads.models import FollowUpDigest, Lead
+from nexuscore.lib.schedules import Recurring
+from nexuscore.mail.outbox import queue_email
+from tenants.tasks import for_each_organisation
+
+SCHEDULES = [
+    Recurring("follow-up digests", "nexuscore.leads.tasks.send_follow_up_digests", daily_at=9),
+    Recurring(
+        "imports: resume stalled", "nexuscore.leads.imports.resume_stalled_imports", minutes=5
+    ),
+]
 
 log = logging.getLogger(__name__)
 
@@ -26,17 +34,7 @@ log = logging.getLogger(__name__)
 def send_follow_up_digests(now=None) -> int:
     """Email each member their follow-ups due today, in every active organisation. Returns
     how many emails went out."""
-    from tenants.models import Tenant
-
-    sent = 0
-    tenants = Tenant.objects.exclude(schema_name="public").filter(status=Tenant.Status.ACTIVE)
-    for tenant in tenants:
-        with schema_context(tenant.schema_name):
-            try:
-                sent += send_follow_up_digests_for(tenant, now)
-            except Exception:  # one organisation's failure must not stop the others
-                log.exception("Follow-up digests failed for %s", tenant.schema_name)
-    return sent
+    return for_each_organisation(lambda tenant: send_follow_up_digests_for(tenant, now))
 
 
 def send_follow_up_digests_for(tenant, now=None) -> int:
@@ -44,7 +42,7 @@ def send_follow_up_digests_for(tenant, now=None) -> int:
     from tenants.models import Membership
 
     now = now or timezone.now()
-    zone = zoneinfo.ZoneInfo(tenant.timezone or "Asia/Singapore")
+    zone = tenant.zone
     today = now.astimezone(zone).date()
     start = datetime.combine(today, time.min, tzinfo=zone)
     end = start + timedelta(days=1)
@@ -83,13 +81,14 @@ def send_follow_up_digests_for(tenant, now=None) -> int:
         try:
             with transaction.atomic():
                 FollowUpDigest.objects.create(user=person, day=today, lead_count=len(leads))
-                send_mail(
+                queue_email(
                     subject=f"{len(leads)} follow-up{'s' if len(leads) != 1 else ''} due today "
                     f"in {tenant.name}",
-                    message=render_to_string("emails/follow_ups.txt", context),
-                    from_email=None,
-                    recipient_list=[person.email],
-                    html_message=render_to_string("emails/follow_ups.html", context),
+                    body=render_to_string("emails/follow_ups.txt", context),
+                    to=[person.email],
+                    html_body=render_to_string("emails/follow_ups.html", context),
+                    dedupe_key=f"digest:{tenant.schema_name}:{person.pk}:{today.isoformat()}",
+                    schema_name=tenant.schema_name,
                 )
         except IntegrityError:
             continue  # another run sent it a moment ago

@@ -3,25 +3,30 @@ on the day it ends.
 
 `send_trial_reminders` runs once a day (a django-q2 schedule) in the public schema, where
 subscriptions live. Days are counted in the organisation's time zone. Each reminder is sent at
-most once: what was sent is recorded in `Subscription.metadata["trial_reminders"]` while the
+most once: it is queued in the outbox (nexuscore/mail/outbox.py, sent after the commit) in the
+transaction that records it in `Subscription.metadata["trial_reminders"]` while the
 subscription's row is locked, so running the task twice, or in two workers at once, sends
 nothing twice.
 """
 
 import logging
 from datetime import timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
 from nexuscore.audit.models import record_event
 from nexuscore.billing.models import Subscription
+from nexuscore.lib.schedules import Recurring
+from nexuscore.mail.outbox import queue_email
 from tenants.hosts import tenant_address
 from tenants.models import Tenant
+
+SCHEDULES = [
+    Recurring("trial reminders", "nexuscore.onboarding.tasks.send_trial_reminders", daily_at=9)
+]
 
 log = logging.getLogger(__name__)
 
@@ -33,16 +38,9 @@ ENDED = "ended"
 ENDED_GRACE = timedelta(days=7)
 
 
-def _zone(tenant) -> ZoneInfo:
-    try:
-        return ZoneInfo(tenant.timezone)
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo(settings.TIME_ZONE)
-
-
 def days_left(subscription, now) -> int:
     """Calendar days from today to the day the trial ends, in the organisation's time zone."""
-    zone = _zone(subscription.tenant)
+    zone = subscription.tenant.zone
     return (subscription.trial_end.astimezone(zone).date() - now.astimezone(zone).date()).days
 
 
@@ -96,8 +94,7 @@ def send_due_reminder(subscription_id, now) -> bool:
             return False
         if not owner.wants_email("trial"):
             return False
-        # Mail first, then the record: if sending fails, nothing is recorded and the next run
-        # tries again. (If the commit failed after sending, the mail could go twice; rare.)
+        # Queued with the record: both are committed, or neither.
         _send_mail(kind, subscription, owner, now)
         subscription.metadata = {**subscription.metadata, "trial_reminders": [*sent_before, kind]}
         subscription.save(update_fields=["metadata", "updated_at"])
@@ -117,15 +114,18 @@ def _send_mail(kind, subscription, owner, now):
         "tenant": tenant,
         "plan": subscription.plan,
         "trial_end": subscription.trial_end,
-        "time_zone": _zone(tenant).key,
+        "time_zone": tenant.zone.key,
         "days_left": days_left(subscription, now),
         "has_ended": subscription.trial_end <= now,
         "choose_plan_url": tenant_address(tenant, "/billing/"),
         "open_url": f"{settings.SITE_URL}/accounts/organisations/{tenant.schema_name}/open/",
     }
     subject = " ".join(render_to_string(f"emails/trial_{kind}_subject.txt", context).split())
-    message = EmailMultiAlternatives(
-        subject, render_to_string(f"emails/trial_{kind}.txt", context), to=[owner.email]
+    queue_email(
+        subject=subject,
+        body=render_to_string(f"emails/trial_{kind}.txt", context),
+        to=[owner.email],
+        html_body=render_to_string(f"emails/trial_{kind}.html", context),
+        dedupe_key=f"trial-reminder:{subscription.pk}:{kind}",
+        schema_name=tenant.schema_name,
     )
-    message.attach_alternative(render_to_string(f"emails/trial_{kind}.html", context), "text/html")
-    message.send()

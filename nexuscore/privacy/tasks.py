@@ -1,4 +1,4 @@
-"""Scheduled privacy work (django-q2 schedules, daily; see migrations/0002_schedules.py).
+"""Scheduled privacy work (daily; SCHEDULES below, nexuscore/lib/schedules.py).
 
 Both run in the public schema and visit each schema in turn (public first, for NexusCore's own
 requests and leads); one organisation's failure does not stop the others, and both are safe to
@@ -11,19 +11,29 @@ run twice.
   never converted and untouched for that long are anonymised; an audit event records how many.
 """
 
+import hashlib
 import logging
 from datetime import timedelta
 
-from django.core.mail import send_mail
+from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
-from django_tenants.utils import schema_context
 
 from nexuscore.audit.models import record_event
 from nexuscore.leads.models import Lead
+from nexuscore.lib.schedules import Recurring
+from nexuscore.mail.outbox import queue_email
 from nexuscore.privacy.actions import _inbox_link, organisation_name, team_addresses
 from nexuscore.privacy.erasure import anonymise_leads
 from nexuscore.privacy.models import REMIND_DAYS, VERIFY_HOURS, DSARRequest
+from tenants.tasks import for_each_organisation
+
+SCHEDULES = [
+    Recurring(
+        "privacy deadline reminders", "nexuscore.privacy.tasks.send_deadline_reminders", daily_at=9
+    ),
+    Recurring("privacy retention", "nexuscore.privacy.tasks.apply_retention", daily_at=3),
+]
 
 log = logging.getLogger(__name__)
 
@@ -32,24 +42,9 @@ RETENTION_CHOICES = [(0, "Keep them until deleted by hand"), (6, "6 months"), (1
                      (24, "24 months"), (36, "36 months")]  # fmt: skip
 
 
-def _organisations():
-    from tenants.models import Tenant
-
-    public = Tenant.objects.filter(schema_name="public")
-    others = Tenant.objects.exclude(schema_name="public").filter(status=Tenant.Status.ACTIVE)
-    return [*public, *others.order_by("schema_name")]
-
-
 def send_deadline_reminders(now=None) -> int:
     """Returns how many reminder emails went out."""
-    sent = 0
-    for tenant in _organisations():
-        with schema_context(tenant.schema_name):
-            try:
-                sent += remind_in_schema(tenant, now)
-            except Exception:  # one organisation's failure must not stop the others
-                log.exception("Privacy reminders failed for %s", tenant.schema_name)
-    return sent
+    return for_each_organisation(lambda tenant: remind_in_schema(tenant, now), include_public=True)
 
 
 def remind_in_schema(tenant, now=None) -> int:
@@ -69,16 +64,21 @@ def remind_in_schema(tenant, now=None) -> int:
         return 0
     for request in due:
         request.link = _inbox_link(tenant, request)
-    send_mail(
-        subject=f"Privacy requests due soon at {organisation_name(tenant)}",
-        message=render_to_string(
-            "emails/privacy_reminder.txt",
-            {"requests": due, "organisation": organisation_name(tenant)},
-        ),
-        from_email=None,
-        recipient_list=team_addresses(tenant),
-    )
-    DSARRequest.objects.filter(pk__in=[request.pk for request in due]).update(reminder_sent_at=now)
+    request_ids = sorted(str(request.pk) for request in due)
+    # The reminder and its record are committed together (the outbox sends it afterwards).
+    with transaction.atomic():
+        queue_email(
+            subject=f"Privacy requests due soon at {organisation_name(tenant)}",
+            body=render_to_string(
+                "emails/privacy_reminder.txt",
+                {"requests": due, "organisation": organisation_name(tenant)},
+            ),
+            to=team_addresses(tenant),
+            dedupe_key=f"privacy-reminder:{tenant.schema_name}:"
+            + hashlib.sha256(",".join(request_ids).encode()).hexdigest()[:32],
+            schema_name=tenant.schema_name,
+        )
+        DSARRequest.objects.filter(pk__in=request_ids).update(reminder_sent_at=now)
     return 1
 
 
@@ -102,17 +102,12 @@ def expired_leads(months: int, now=None):
 
 def apply_retention(now=None) -> int:
     """Returns how many leads were anonymised in all organisations."""
-    total = 0
-    for tenant in _organisations():
+
+    def retain(tenant) -> int:
         months = retention_months(tenant)
-        if not months or tenant.is_public:
-            continue
-        with schema_context(tenant.schema_name):
-            try:
-                total += apply_retention_in_schema(months, now)
-            except Exception:
-                log.exception("Retention failed for %s", tenant.schema_name)
-    return total
+        return apply_retention_in_schema(months, now) if months else 0
+
+    return for_each_organisation(retain)
 
 
 def apply_retention_in_schema(months: int, now=None) -> int:

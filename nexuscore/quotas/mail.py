@@ -1,11 +1,13 @@
 """The email an owner gets when a SOFT limit is passed (once per period)."""
 
 from django.conf import settings
-from django.core.mail import send_mail
 from django.template.loader import render_to_string
 
+from nexuscore.mail.outbox import queue_email
 
-def send_overage_notice(tenant, metric, total: int, limit: int) -> None:
+
+def send_overage_notice(tenant, metric, total: int, limit: int, *, usage_record_id) -> None:
+    """Queue the notice in the caller's transaction; one per usage record (metric and period)."""
     context = {
         "tenant": tenant,
         "metric": metric,
@@ -13,9 +15,10 @@ def send_overage_notice(tenant, metric, total: int, limit: int) -> None:
         "limit": limit,
         "usage_url": f"{settings.SITE_URL.replace('://', f'://{tenant.schema_name}.', 1)}/usage/",
     }
-    send_mail(
+    queue_email(
         subject=f"{tenant.name} has gone past its plan's {metric.label.lower()}",
-        message=render_to_string("emails/quota_overage.txt", context),
-        from_email=None,
-        recipient_list=[tenant.owner.email],
+        body=render_to_string("emails/quota_overage.txt", context),
+        to=[tenant.owner.email],
+        dedupe_key=f"quota-overage:{usage_record_id}",
+        schema_name=tenant.schema_name,
     )

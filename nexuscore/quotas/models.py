@@ -7,7 +7,6 @@ Every change also appends an immutable UsageEvent.
 """
 
 import uuid
-import zoneinfo
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -162,7 +161,7 @@ def current_period(
     )
     if start and end and start <= now < end:
         return start, end
-    local = now.astimezone(zoneinfo.ZoneInfo(tenant.timezone or "Asia/Singapore"))
+    local = now.astimezone(tenant.zone)
     start = local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
     end = (
         start.replace(year=start.year + 1, month=1)
@@ -251,7 +250,8 @@ def _tell_owner_once(tenant, record, metric: Metric, total: int, limit: int) -> 
     if first and tenant.owner_id:
         from nexuscore.quotas.mail import send_overage_notice
 
-        transaction.on_commit(lambda: send_overage_notice(tenant, metric, total, limit))
+        # Queued in this transaction (the outbox sends it after the commit).
+        send_overage_notice(tenant, metric, total, limit, usage_record_id=record.pk)
 
 
 def set_gauge(tenant, metric: str, value: int, metadata=None) -> None:
