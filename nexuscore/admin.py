@@ -10,12 +10,17 @@ from urllib.parse import urlencode
 
 from django.contrib import admin
 from django.contrib.admin.apps import AdminConfig
+from django.contrib.admin.options import IncorrectLookupParameters
+from django.contrib.admin.views.main import ChangeList
 from django.contrib.auth.decorators import login_not_required
+from django.db import models
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.decorators import method_decorator
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
+
+from nexuscore.lib.forms import validate_day_in_range
 
 
 def _on_public_host(request) -> bool:
@@ -69,7 +74,37 @@ class NexusCoreAdminConfig(AdminConfig):
     default_site = "nexuscore.admin.StaffAdminSite"
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class DateBoundedChangeList(ChangeList):
+    """Django's change list, whose date drill-down (date_hierarchy) fails on the last days of
+    the calendar: `?created_at__year=9999` asks for a year 10000 (ValueError) and
+    `...&created_at__month=12&created_at__day=31` for the day after (OverflowError), both a 500.
+    Here they are wrong filters like any other, which send staff back to the whole list."""
+
+    def get_filters(self, request):
+        try:
+            return super().get_filters(request)
+        except (OverflowError, ValueError) as error:
+            raise IncorrectLookupParameters(error) from error
+
+
+class StaffModelAdmin(admin.ModelAdmin):
+    """A model admin that keeps to the calendar's safe years: its list's date drill-down (see
+    DateBoundedChangeList) and the dates staff type into its forms. Every admin with a
+    date_hierarchy or an editable date starts from it."""
+
+    def get_changelist(self, request, **kwargs):
+        return DateBoundedChangeList
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        formfield = super().formfield_for_dbfield(db_field, request, **kwargs)
+        # A date in year 1 stores (as 1 BC in UTC) but cannot be read back: every later page
+        # showing it would fail. DateTimeField is a DateField.
+        if isinstance(db_field, models.DateField) and formfield is not None:
+            formfield.validators.append(validate_day_in_range)
+        return formfield
+
+
+class ReadOnlyAdmin(StaffModelAdmin):
     """For records nobody edits by hand (audit events, usage, webhooks)."""
 
     def has_add_permission(self, request):

@@ -108,6 +108,30 @@ def test_bad_filters_are_explained_never_a_500(acme, owner, query, message):
     assert message in response.content
 
 
+@pytest.mark.parametrize(
+    ("query", "field", "message"),
+    [
+        ("to=9999-12-31", "to", "Enter a date from 1900-01-01 to 2099-12-31."),
+        ("from=9999-12-31", "from", "Enter a date from 1900-01-01 to 2099-12-31."),
+        ("from=0001-01-01", "from", "Enter a date from 1900-01-01 to 2099-12-31."),
+        ("to=0001-01-01", "to", "Enter a date from 1900-01-01 to 2099-12-31."),
+        ("to=10000-01-01", "to", "Enter a date like 2026-11-25."),
+        ("to=2026-02-30", "to", "Enter a date like 2026-11-25."),
+    ],
+)
+def test_dates_off_the_calendar_are_explained_on_their_field(acme, owner, query, field, message):
+    """The day after 9999-12-31 does not exist: the "to" filter once failed with a 500."""
+    record_event("lead.created", actor=owner, data={"name": "Still listed"}, schema_name="acme")
+    response = client_for(acme, owner).get(f"/activity/?{query}")
+    assert response.status_code == 200
+    body = response.content.decode()
+    error_list = body.split(f'id="id_{field}_error">', 1)[1].split("</ul>", 1)[0]
+    assert message in error_list
+    assert "Some filters were not applied" in body
+    assert "Still listed" in body  # the valid filters (here none) still apply
+    assert 'min="1900-01-01"' in body and 'max="2099-12-31"' in body
+
+
 def test_events_are_shown_in_words_with_a_summary(acme, owner, admin):
     record_event(
         "member.role_changed",

@@ -95,5 +95,65 @@ def test_check_refuses_broken_json(acme, member):
         assert response.status_code == 400
 
 
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ('{"metric": "members", "amount": 1e999}', "amount"),
+        ('{"metric": "members", "amount": NaN}', "amount"),
+        ('{"metric": "members", "amount": Infinity}', "amount"),
+        ('{"metric": "members", "amount": -1}', "amount"),
+        ('{"metric": "members", "amount": 0}', "amount"),
+        ('{"metric": "members", "amount": "1"}', "amount"),
+        ('{"metric": "members", "amount": true}', "amount"),
+        ('{"metric": "members", "amount": 1.5}', "amount"),
+        ('{"metric": "members", "amount": null}', "amount"),
+        ('{"metric": "members", "amount": [1]}', "amount"),
+        (f'{{"metric": "members", "amount": {10**30}}}', "amount"),
+        ('{"metric": ["members"], "amount": 1}', "metric"),
+        ('{"metric": {"code": "members"}, "amount": 1}', "metric"),
+        ('{"metric": "members\\u0000", "amount": 1}', "metric"),  # NUL, escaped in JSON
+    ],
+)
+def test_check_names_the_field_that_is_wrong(acme, member, body, field):
+    response = client_for(acme, member).post("/usage/check/", body, content_type="application/json")
+    assert response.status_code == 400
+    answer = response.json()
+    assert answer["field"] == field
+    assert answer["error"].startswith(field)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "[" * 100_000 + "]" * 100_000,  # nested far past Python's stack
+        '{"a": ' * 2_000 + "1" + "}" * 2_000,  # small enough to read, too deep to parse
+        "[1, 2]",
+        '"members"',
+        "12",
+        "null",
+        "",
+        '{"metric": "members", "amount": 1, "padding": "' + "x" * 5_000 + '"}',
+        '{"metric": "members", "amount": 1, "padding": "' + "x" * 3_000_000 + '"}',
+    ],
+)
+def test_check_refuses_bodies_that_are_not_a_small_json_object(acme, member, body):
+    response = client_for(acme, member).post("/usage/check/", body, content_type="application/json")
+    if body == "":  # an empty body asks about nothing: no metric
+        assert response.json()["field"] == "metric"
+    else:
+        assert response.json()["field"] is None
+    assert response.status_code == 400
+    assert response.json()["error"]
+
+
+@pytest.mark.parametrize("amount", ["1e999", "NaN", " 1", "1_000", "\uff11", "1.0", "true", ""])
+def test_a_form_amount_is_digits_only(acme, member, amount):
+    """int() would take " 1", "1_000" and a full-width 1; a count is plain digits."""
+    data = {"metric": "members", "amount": amount}
+    response = client_for(acme, member).post("/usage/check/", data)
+    assert response.status_code == 400
+    assert response.json()["field"] == "amount"
+
+
 def test_check_refuses_get(acme, member):
     assert client_for(acme, member).get("/usage/check/").status_code == 405

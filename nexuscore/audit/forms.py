@@ -2,6 +2,8 @@
 
 from django import forms
 
+from nexuscore.lib.forms import DayField
+
 
 class ActivityFilterForm(forms.Form):
     """Filters of /activity/, read from the query string (type, person, from, to).
@@ -30,12 +32,7 @@ class ActivityFilterForm(forms.Form):
         ]
         # "from" is a Python keyword, so these two are added here rather than declared.
         for name, label in (("from", "From"), ("to", "To")):
-            self.fields[name] = forms.DateField(
-                label=label,
-                required=False,
-                widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
-                error_messages={"invalid": "Enter a date like 2026-11-25."},
-            )
+            self.fields[name] = DayField(label=label, required=False)
 
     def clean(self):
         cleaned = super().clean()

@@ -11,13 +11,14 @@ from django.contrib import admin
 from django.template.defaultfilters import pluralize
 
 from nexuscore.accounts.models import User
+from nexuscore.admin import StaffModelAdmin
 from nexuscore.audit.models import record_event
 from nexuscore.leads.actions import assign_lead, delete_leads, update_lead
 from nexuscore.leads.models import Lead
 
 
 @admin.register(Lead)
-class LeadAdmin(admin.ModelAdmin):
+class LeadAdmin(StaffModelAdmin):
     list_display = [
         "name",
         "company",

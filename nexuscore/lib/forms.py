@@ -1,6 +1,9 @@
-"""Form fields shared by the public forms of both hosts."""
+"""Form fields shared by the forms of both hosts: hidden tracking values and dates."""
+
+from datetime import date, datetime
 
 from django import forms
+from django.core.exceptions import ValidationError
 
 
 class TrackingField(forms.CharField):
@@ -19,3 +22,38 @@ class TrackingField(forms.CharField):
     def to_python(self, value):
         value = super().to_python(value)
         return "".join(ch for ch in value if ch.isprintable())[: self.limit]
+
+
+FIRST_DAY = date(1900, 1, 1)
+LAST_DAY = date(2099, 12, 31)
+OUT_OF_RANGE = "Enter a date from 1900-01-01 to 2099-12-31."
+
+
+def validate_day_in_range(value: date | datetime) -> None:
+    """A date, or the day of a datetime, from FIRST_DAY to LAST_DAY.
+
+    Nothing in NexusCore happens outside those years, and the calendar's edges are traps: the
+    day after 9999-12-31 does not exist (OverflowError), and 0001-01-01 00:00 in Singapore is
+    a moment in 1 BC in UTC, which PostgreSQL stores but Python cannot read back.
+    """
+    day = value.date() if isinstance(value, datetime) else value
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise ValidationError(OUT_OF_RANGE, code="out_of_range")
+
+
+class DayField(forms.DateField):
+    """A date people type or pick (a filter's ends, a follow-up's day), within
+    validate_day_in_range; the browser's date picker offers only those days."""
+
+    default_validators = [validate_day_in_range]
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault(
+            "widget",
+            forms.DateInput(
+                attrs={"type": "date", "min": f"{FIRST_DAY}", "max": f"{LAST_DAY}"},
+                format="%Y-%m-%d",
+            ),
+        )
+        kwargs.setdefault("error_messages", {"invalid": "Enter a date like 2026-11-25."})
+        super().__init__(**kwargs)

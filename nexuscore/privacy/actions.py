@@ -12,7 +12,8 @@ records a `privacy.<what>` audit event with the request's id and never the perso
     start_export        (again, after a failure) queue the access export
     export_ready / export_failed   the export task's two endings
     approve_deletion    first step of a deletion: an owner or admin approves it
-    carry_out_deletion  second step: the person's data in this schema is anonymised
+    carry_out_deletion  second step: the person's data in this schema is anonymised, by
+                        another owner or admin unless the approver is the only one
     apply_correction    the correction the person asked for, in one click
     reject_request      declined, with the reason the person is told
 """
@@ -28,13 +29,15 @@ from django.db import connection, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from nexuscore.accounts.models import User
 from nexuscore.audit.models import record_event
 from nexuscore.leads.actions import update_lead
 from nexuscore.leads.forms import normalise_phone
-from nexuscore.lib.tasks import enqueue_in_schema
 from nexuscore.privacy.consent import email_footer, site_link, withdraw_consent
 from nexuscore.privacy.erasure import anonymise_leads, leads_of
 from nexuscore.privacy.models import DEADLINE_DAYS, EXPORT_DAYS, DSARRequest
+from tenants.models import Membership, Tenant
+from tenants.tasks import enqueue_in_schema
 
 EXPORT_SALT = "nexuscore.privacy.export"
 
@@ -45,8 +48,6 @@ class NotAllowedNow(Exception):
 
 def current_organisation():
     """The Tenant of the active schema (the public one for NexusCore itself)."""
-    from tenants.models import Tenant
-
     return Tenant.objects.get(schema_name=connection.schema_name)
 
 
@@ -59,17 +60,33 @@ def privacy_contact_address() -> str:
     return settings.NEXUSCORE_SALES_EMAIL or parseaddr(settings.DEFAULT_FROM_EMAIL)[1]
 
 
-def team_addresses(tenant) -> list[str]:
-    """Who works the privacy inbox: the owners and admins (NexusCore's contact for public)."""
-    from tenants.models import Membership
+def privacy_team(tenant):
+    """The people who work the organisation's privacy requests (a User queryset): those whose
+    role has `privacy.manage` (owners and admins); for NexusCore itself, its active staff."""
+    if tenant.is_public:
+        return User.objects.filter(is_staff=True, is_active=True)
+    roles = [
+        role
+        for role, permissions in Membership.ROLE_PERMISSIONS.items()
+        if "privacy.manage" in permissions
+    ]
+    return User.objects.filter(
+        is_active=True, memberships__tenant=tenant, memberships__role__in=roles
+    )
 
+
+def team_words(tenant) -> tuple[str, str]:
+    """What the people of `privacy_team(tenant)` are called: one of them, and all of them."""
+    if tenant.is_public:
+        return "member of staff", "staff"
+    return "owner or admin", "owners and admins"
+
+
+def team_addresses(tenant) -> list[str]:
+    """Who is told about requests: the privacy team (NexusCore's privacy contact for public)."""
     if tenant.is_public:
         return [privacy_contact_address()]
-    return sorted(
-        Membership.objects.filter(
-            tenant=tenant, role__in=[Membership.Role.OWNER, Membership.Role.ADMIN]
-        ).values_list("user__email", flat=True)
-    )
+    return sorted(privacy_team(tenant).values_list("email", flat=True))
 
 
 def _event(kind: str, request: DSARRequest, actor=None, **data) -> None:
@@ -119,8 +136,6 @@ def file_request(*, email: str, request_type: str, details: str = "", correction
 def confirm_request(request: DSARRequest, now=None) -> bool:
     """The person followed the link: start the clock and act on the request. False (nothing
     done) when it was confirmed before or the link has expired."""
-    from nexuscore.accounts.models import User
-
     now = now or timezone.now()
     if request.status != DSARRequest.Status.UNVERIFIED or request.link_has_expired(now):
         return False
@@ -253,6 +268,9 @@ def approve_deletion(request: DSARRequest, *, actor) -> None:
         raise NotAllowedNow("Only deletion requests are approved.")
     if request.status != DSARRequest.Status.OPEN:
         raise NotAllowedNow("This request is not waiting for approval.")
+    tenant = current_organisation()
+    if not privacy_team(tenant).filter(pk=actor.pk).exists():
+        raise NotAllowedNow(f"Only {team_words(tenant)[1]} can approve a deletion.")
     with transaction.atomic():
         request.status = DSARRequest.Status.APPROVED
         request.deletion_approved_by = actor
@@ -269,12 +287,34 @@ def deletion_preview(request: DSARRequest) -> dict:
     return {"leads": len(ids), "notes": LeadNote.objects.filter(lead_id__in=ids).count()}
 
 
+def who_may_carry_out(request: DSARRequest) -> list:
+    """Who may take step two of this approved deletion: a second person, anyone in the privacy
+    team but the approver; the approver only when nobody else is in it (then one person
+    decides alone, and the audit log says so)."""
+    team = privacy_team(current_organisation()).order_by("name", "email")
+    others = list(team.exclude(pk=request.deletion_approved_by_id))
+    return others or list(team)
+
+
 def carry_out_deletion(request: DSARRequest, *, actor) -> dict:
     """Step two: anonymise the person's leads, notes and event text in this schema, delete
-    earlier export files, and tell the person what was removed and what the law keeps."""
+    earlier export files, and tell the person what was removed and what the law keeps.
+
+    Taken by someone other than the approver whenever the privacy team has someone else
+    (`who_may_carry_out`): nobody erases a person's data on their own say-so alone."""
     if request.status != DSARRequest.Status.APPROVED:
         raise NotAllowedNow("A deletion is carried out only once it has been approved.")
     tenant = current_organisation()
+    one, everyone = team_words(tenant)
+    if actor not in who_may_carry_out(request):
+        if actor.pk == request.deletion_approved_by_id:
+            raise NotAllowedNow(
+                f"You approved this deletion, so another {one} must check it and carry it out."
+            )
+        raise NotAllowedNow(f"Only {everyone} can carry out a deletion.")
+    approver = {"approved_by": str(request.deletion_approved_by_id or "")}
+    if actor.pk == request.deletion_approved_by_id:
+        approver["same_person"] = True  # allowed: nobody else could take the second step
     with transaction.atomic():
         counts = anonymise_leads(leads_of(request.email), emails=[request.email])
         earlier = DSARRequest.objects.filter(email__iexact=request.email).exclude(export_file="")
@@ -283,7 +323,7 @@ def carry_out_deletion(request: DSARRequest, *, actor) -> dict:
             other.export_expires_at = None
             other.save(update_fields=["export_file", "export_expires_at"])
         _complete(request, actor=actor, metadata={"deleted": counts})
-        _event("deletion_completed", request, actor=actor, **counts)
+        _event("deletion_completed", request, actor=actor, **approver, **counts)
     _tell_person(
         request,
         f"Your data at {organisation_name(tenant)} has been deleted",

@@ -201,11 +201,30 @@ def request_detail(request, pk):
         "left": dsar.days_left(),
         "overdue": dsar.is_overdue(),
         "decline_form": DeclineForm(),
-        "preview": actions.deletion_preview(dsar)
-        if dsar.request_type == DSARRequest.Type.DELETION
-        else None,
     }
+    if dsar.request_type == DSARRequest.Type.DELETION:
+        context.update(_deletion_steps(request, dsar))
     return render(request, template, context)
+
+
+def _alone_in_privacy_team(request) -> bool:
+    """Whether the person is the organisation's only owner or admin (who then takes both of
+    a deletion's steps)."""
+    return not actions.privacy_team(request.tenant).exclude(pk=request.user.pk).exists()
+
+
+def _deletion_steps(request, dsar) -> dict:
+    """For a deletion's page: what would be anonymised, whether this person is the only owner
+    or admin, and once it is approved, who may carry it out and whether they are among them."""
+    approved = dsar.status == DSARRequest.Status.APPROVED
+    may_carry_out = actions.who_may_carry_out(dsar) if approved else []
+    return {
+        "preview": actions.deletion_preview(dsar),
+        "alone": _alone_in_privacy_team(request),
+        "approved_by_you": approved and dsar.deletion_approved_by_id == request.user.pk,
+        "may_carry_out": may_carry_out,
+        "you_may_carry_out": request.user in may_carry_out,
+    }
 
 
 def _step(request, pk, step, done_message, **kwargs):
@@ -228,12 +247,11 @@ def retry_export(request, pk):
 @require_POST
 @require_permission("privacy.manage")
 def approve_deletion(request, pk):
-    return _step(
-        request,
-        pk,
-        actions.approve_deletion,
-        "Deletion approved. Check what will be anonymised, then carry it out.",
-    )
+    if _alone_in_privacy_team(request):
+        done = "Deletion approved. Check what will be anonymised, then carry it out."
+    else:
+        done = "Deletion approved. Another owner or admin must now check it and carry it out."
+    return _step(request, pk, actions.approve_deletion, done)
 
 
 @require_POST
