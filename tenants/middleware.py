@@ -101,25 +101,34 @@ class MembershipMiddleware:
 
     def __call__(self, request):
         tenant = getattr(request, "tenant", None)
-        if tenant is not None and not tenant.is_public:
-            if tenant.status == Tenant.Status.CLOSED:
-                return render(request, "errors/closed.html", {"tenant": tenant}, status=410)
-            # The layout's trial banner and the read-only page say why, from this.
-            request.trial_has_ended = trial_has_ended(tenant)
-            request.payment_grace_has_ended = payment_grace_has_ended(tenant)
-            request.subscription_has_ended = tenant.subscription_ended_at is not None
-            writes = request.method not in SAFE_METHODS
-            if writes and not request.path.startswith(ALWAYS_WRITABLE):
-                # An organisation whose trial ended or whose payment is overdue must still be
-                # able to choose a plan and pay.
-                unpaid = (
-                    request.trial_has_ended
-                    or request.payment_grace_has_ended
-                    or request.subscription_has_ended
-                )
-                billing_blocks = unpaid and not request.path.startswith("/billing/")
-                if tenant.is_read_only or billing_blocks:
-                    return self.refuse_write(request, tenant)
+        if tenant is None or tenant.is_public:
+            return self.get_response(request)
+        # The organisation's zone, for the whole request: forms, templates and localtime().
+        timezone.activate(tenant.zone)
+        try:
+            return self.serve_organisation(request, tenant)
+        finally:
+            timezone.deactivate()
+
+    def serve_organisation(self, request, tenant):
+        if tenant.status == Tenant.Status.CLOSED:
+            return render(request, "errors/closed.html", {"tenant": tenant}, status=410)
+        # The layout's trial banner and the read-only page say why, from this.
+        request.trial_has_ended = trial_has_ended(tenant)
+        request.payment_grace_has_ended = payment_grace_has_ended(tenant)
+        request.subscription_has_ended = tenant.subscription_ended_at is not None
+        writes = request.method not in SAFE_METHODS
+        if writes and not request.path.startswith(ALWAYS_WRITABLE):
+            # An organisation whose trial ended or whose payment is overdue must still be
+            # able to choose a plan and pay.
+            unpaid = (
+                request.trial_has_ended
+                or request.payment_grace_has_ended
+                or request.subscription_has_ended
+            )
+            billing_blocks = unpaid and not request.path.startswith("/billing/")
+            if tenant.is_read_only or billing_blocks:
+                return self.refuse_write(request, tenant)
         return self.get_response(request)
 
     def refuse_write(self, request, tenant):

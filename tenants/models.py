@@ -2,6 +2,7 @@
 
 import re
 import uuid
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings as conf
 from django.core.exceptions import ValidationError
@@ -141,6 +142,19 @@ class Tenant(TenantMixin):
             return 0
         return max(0, (self.trial_ends_at - timezone.now()).days)
 
+    @property
+    def zone(self) -> ZoneInfo:
+        """The organisation's time zone (settings.TIME_ZONE, Singapore's, for an unknown name).
+
+        The one home of this fact: the middleware activates it for every request on the
+        organisation's host and tenants.tasks for every task run for it, so templates, forms and
+        `localtime` agree without converting by hand.
+        """
+        try:
+            return ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            return ZoneInfo(conf.TIME_ZONE)
+
     def trial_plan_name(self) -> str:
         """The name of the plan the organisation is on (for the trial banner), in one query."""
         return self.subscriptions.live().values_list("plan__name", flat=True).first() or ""
@@ -158,6 +172,13 @@ class Tenant(TenantMixin):
 
     def primary_host(self) -> str:
         return f"{self.schema_name}.{conf.BASE_DOMAIN}"
+
+    def absolute_url(self, path: str = "/") -> str:
+        """An absolute address on the organisation's host where there is no request (emails,
+        tasks): SITE_URL's scheme and port with the organisation's host."""
+        if self.is_public:
+            return conf.SITE_URL + path
+        return conf.SITE_URL.replace("://", f"://{self.schema_name}.", 1) + path
 
 
 class Domain(DomainMixin):

@@ -31,7 +31,6 @@ rather than by a queued task (the queue would store the token in the database).
 import hashlib
 import secrets
 from datetime import timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from allauth.account.models import EmailAddress
 from django.conf import settings
@@ -376,7 +375,7 @@ def _send_invitation(invitation: Invitation, token: str, site_url: str | None) -
         "role": invitation.get_role_display(),
         "accept_url": f"{site_url or settings.SITE_URL}/invitations/{token}/",
         "expires_at": invitation.expires_at,
-        "zone": organisation_zone(tenant),
+        "zone": tenant.zone,
     }
     message = EmailMultiAlternatives(
         subject=render_to_string("emails/invitation_subject.txt", context).strip(),
@@ -603,11 +602,3 @@ def _name(user) -> str:
     if user is None:
         return ""
     return user.name or user.email
-
-
-def organisation_zone(tenant) -> ZoneInfo:
-    """The organisation's time zone, Asia/Singapore if its setting is not one."""
-    try:
-        return ZoneInfo(tenant.timezone)
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("Asia/Singapore")

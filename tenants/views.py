@@ -350,7 +350,7 @@ def _invitation_page(request, invitation, *, error=None, status=200):
         "logout_next": here,
         "wrong_account": user.is_authenticated and not team.email_matches(user, invitation.email),
         "error": error,
-        "zone": team.organisation_zone(invitation.tenant),
+        "zone": invitation.tenant.zone,
     }
     return render(request, "invitations/invitation.html", context, status=status)
 

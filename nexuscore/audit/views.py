@@ -18,7 +18,6 @@ from nexuscore.audit.forms import ActivityFilterForm
 from nexuscore.audit.models import Event
 from tenants.decorators import require_permission
 from tenants.models import Membership
-from tenants.team import organisation_zone
 
 EVENTS_PER_PAGE = 50
 
@@ -106,7 +105,7 @@ def summarise(event) -> str:
 @vary_on_headers("HX-Request")
 @require_permission("audit.view")
 def activity(request):
-    zone = organisation_zone(request.tenant)
+    zone = request.tenant.zone
     event_types = (
         Event.objects.order_by("event_type").values_list("event_type", flat=True).distinct()
     )

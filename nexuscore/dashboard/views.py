@@ -1,6 +1,5 @@
 """Dashboard of an organisation's host: how the pipeline is doing, what is due, what happened."""
 
-import zoneinfo
 from datetime import datetime, time, timedelta
 
 from django.core.cache import cache
@@ -99,7 +98,7 @@ def leads_by_source_chart(now, zone):
 @require_membership
 def dashboard(request):
     now = timezone.now()
-    zone = zoneinfo.ZoneInfo(request.tenant.timezone or "Asia/Singapore")
+    zone = request.tenant.zone
     role_counts = dict(
         Membership.objects.filter(tenant=request.tenant)
         .values_list("role")

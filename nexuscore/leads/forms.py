@@ -6,7 +6,6 @@ international number given with + stays in E.164.
 
 import re
 import uuid
-import zoneinfo
 from datetime import datetime, time
 
 from django import forms
@@ -14,7 +13,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from nexuscore.leads.models import CaptureForm, Lead, LeadImport
-from nexuscore.lib.forms import TrackingField
+from nexuscore.lib.forms import DayField, TrackingField, validate_day_in_range
 
 PHONE_HELP = "A Singapore number (8 digits) or an international number starting with +."
 
@@ -63,10 +62,6 @@ def _is_singapore_local(digits: str) -> bool:
     return len(digits) == 8 and digits[0] in "3689"
 
 
-def _local_zone(tenant):
-    return zoneinfo.ZoneInfo(getattr(tenant, "timezone", "") or "Asia/Singapore")
-
-
 class MemberChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, user):
         return user.name or user.email
@@ -91,7 +86,8 @@ class LeadForm(forms.ModelForm):
         label="Next follow-up",
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
         input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d"],
-        help_text="Shown in Singapore time.",
+        help_text="In the organisation's time zone.",
+        validators=[validate_day_in_range],
     )
 
     class Meta:
@@ -193,17 +189,16 @@ class NoteForm(forms.Form):
 
 
 class FollowUpForm(forms.Form):
-    day = forms.DateField(
+    day = DayField(
         label="Follow up on",
         required=False,
-        widget=forms.DateInput(attrs={"type": "date"}),
         help_text="Leave empty to clear the follow-up.",
     )
     at = forms.TimeField(
         label="At",
         required=False,
         widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
-        help_text="Singapore time; 9:00 if left empty.",
+        help_text="In the organisation's time zone; 9:00 if left empty.",
     )
 
     def follow_up_at(self, tenant) -> datetime | None:
@@ -211,7 +206,7 @@ class FollowUpForm(forms.Form):
         if day is None:
             return None
         at = self.cleaned_data.get("at") or time(9, 0)
-        return datetime.combine(day, at, tzinfo=_local_zone(tenant))
+        return datetime.combine(day, at, tzinfo=tenant.zone)
 
 
 class LeadIdsField(forms.Field):
@@ -276,12 +271,8 @@ class LeadFilterForm(forms.Form):
     status = forms.ChoiceField(choices=[("", "Any status"), *Lead.Status.choices], required=False)
     source = forms.ChoiceField(choices=[("", "Any source"), *Lead.Source.choices], required=False)
     assigned = forms.ChoiceField(required=False, label="Assigned to")
-    created_from = forms.DateField(
-        required=False, label="Created from", widget=forms.DateInput(attrs={"type": "date"})
-    )
-    created_to = forms.DateField(
-        required=False, label="Created to", widget=forms.DateInput(attrs={"type": "date"})
-    )
+    created_from = DayField(required=False, label="Created from")
+    created_to = DayField(required=False, label="Created to")
     due = forms.ChoiceField(choices=DUE, required=False, label="Follow-up")
     sort = forms.ChoiceField(
         choices=[(key, label) for key, (_, label) in SORTS.items()], required=False
@@ -306,7 +297,7 @@ class LeadFilterForm(forms.Form):
         ignored (a mistyped bookmark still shows leads)."""
         self.is_valid()  # cleaned_data then holds the fields that are valid
         data = self.cleaned_data
-        zone = _local_zone(tenant)
+        zone = tenant.zone
         if data.get("q"):
             leads = leads.search(data["q"])
         if data.get("status"):

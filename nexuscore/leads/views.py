@@ -7,7 +7,6 @@ action also works as a plain form post.
 """
 
 import contextlib
-import csv
 import uuid
 from datetime import timedelta
 
@@ -43,11 +42,12 @@ from nexuscore.leads.forms import (
     member_queryset,
 )
 from nexuscore.leads.models import CaptureForm, Lead, LeadImport
-from nexuscore.lib.tasks import enqueue_in_schema
+from nexuscore.lib import csv as safe_csv
 from nexuscore.quotas.models import QuotaExceeded
 from tenants.decorators import require_permission
 from tenants.hosts import tenant_url
 from tenants.middleware import current_membership
+from tenants.tasks import enqueue_in_schema
 
 PAGE_SIZE = 25
 
@@ -300,7 +300,7 @@ EXPORT_COLUMNS = [
 
 
 def _export_lines(leads, zone):
-    writer = csv.writer(_Echo())
+    writer = safe_csv.writer(_Echo())
     # The byte order mark makes Excel read the file as UTF-8.
     yield "\ufeff" + writer.writerow([label for _, label in EXPORT_COLUMNS])
     fields = [field for field, _ in EXPORT_COLUMNS]
@@ -319,14 +319,12 @@ def _export_lines(leads, zone):
 @require_permission("leads.manage")
 def lead_export(request):
     """The current filtered list as CSV, streamed: memory stays flat however many leads."""
-    import zoneinfo
-
     members = list(member_queryset(request.tenant))
     _form, leads = _filtered_leads(request, members)
     record_event(
         "leads.exported", actor=request.user, data={"filters": request.GET.urlencode()[:500]}
     )
-    zone = zoneinfo.ZoneInfo(request.tenant.timezone or "Asia/Singapore")
+    zone = request.tenant.zone
     stamp = timezone.now().astimezone(zone).strftime("%Y-%m-%d")
     response = StreamingHttpResponse(
         _export_lines(leads, zone), content_type="text/csv; charset=utf-8"
@@ -676,6 +674,12 @@ def import_map(request, pk):
     lead_import = _get_import_for_admin(request, pk)
     if lead_import.status != LeadImport.Status.UPLOADED:
         return redirect(lead_import)
+    try:
+        preview = imports.preview(lead_import)
+    except imports.UnreadableFile as error:
+        # Uploaded before the whole file was checked at upload: its page says what is wrong.
+        imports.fail(lead_import, str(error))
+        return redirect(lead_import)
     form = imports.MappingForm(request.POST or None, lead_import=lead_import)
     if request.method == "POST" and form.is_valid():
         lead_import.mapping = form.mapping()
@@ -690,7 +694,7 @@ def import_map(request, pk):
             connection.schema_name, "nexuscore.leads.imports.run_import", str(lead_import.pk)
         )
         return redirect(lead_import)
-    context = {"lead_import": lead_import, "form": form, "preview": imports.preview(lead_import)}
+    context = {"lead_import": lead_import, "form": form, "preview": preview}
     return render(request, "app/leads/import_map.html", context)
 
 

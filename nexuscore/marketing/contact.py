@@ -18,8 +18,8 @@ from django_tenants.utils import get_public_schema_name, schema_context
 from nexuscore.audit.models import record_event
 from nexuscore.leads.models import Lead
 from nexuscore.lib.ratelimit import RateLimit
-from nexuscore.lib.tasks import enqueue_in_schema
 from nexuscore.marketing.forms import CONSENT_PURPOSE, CONSENT_TEXT, CONSENT_VERSION
+from tenants.tasks import enqueue_in_schema
 
 # Enquiries one address may send in ten minutes, counted across every host.
 ENQUIRIES = RateLimit("contact-enquiry", limit=5, window=10 * 60)
