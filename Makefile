@@ -20,7 +20,7 @@ for test in 'sys.version_info[:2] == (3, 12)' 'sys.version_info >= (3, 12)'; do 
 done; exit 1
 endef
 
-.PHONY: venv prepare run test bench lint format css chromium clean-data
+.PHONY: venv prepare run test test-quick bench lint format css chromium clean-data
 
 venv: $(VENV)/.installed
 
@@ -48,12 +48,18 @@ run: prepare
 test: venv chromium lint
 	$(VENV)/bin/pytest
 
+# The edit loop: everything but the browser journeys and the fault injection (make test runs all).
+test-quick: venv lint
+	$(VENV)/bin/pytest -m "not browser and not faults"
+
 bench: venv
 	$(PY) -m bench
 
+# ruff, and the layers (pyproject.toml's [tool.importlinter]): imports point one way.
 lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
 
 format: venv
 	$(VENV)/bin/ruff check --fix .

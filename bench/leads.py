@@ -43,7 +43,7 @@ def seed() -> None:
     from django.db import connection
     from django_tenants.utils import schema_context
 
-    from nexuscore.leads.demo import create_demo_leads
+    from nexuscore.demo.leads import create_demo_leads
     from tenants.models import Membership, Tenant
 
     tenant = Tenant.objects.get(schema_name="acme")

@@ -25,8 +25,8 @@ from django.db import connection
 from django_tenants.utils import schema_context
 
 from bench.report import metric, progress
+from nexuscore.demo.leads import create_demo_leads
 from nexuscore.leads import actions as lead_actions
-from nexuscore.leads.demo import create_demo_leads
 from nexuscore.leads.models import Lead
 from nexuscore.privacy.export import build_export
 from nexuscore.privacy.models import DSARRequest

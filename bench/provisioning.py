@@ -25,8 +25,8 @@ from stdnum.sg.uen import calc_local_company_check_digit
 
 from bench.report import median, metric, p95, progress
 from nexuscore.accounts.models import User
+from nexuscore.onboarding.provisioning import provision_tenant
 from tenants.models import PooledSchema, Tenant
-from tenants.provisioning import provision_tenant
 from tenants.schemas import app_labels, claim_pooled_schema, fill_schema_pool
 
 TENANTS = 20

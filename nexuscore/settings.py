@@ -63,8 +63,10 @@ SHARED_APPS = [
     "nexuscore.quotas",
     "nexuscore.leads",
     "nexuscore.privacy",
-    # No models: installed for their tasks' schedules (nexuscore/lib/schedules.py).
+    # No models: installed for their tasks' schedules (nexuscore/lib/schedules.py) and the demo
+    # data commands.
     "nexuscore.onboarding",
+    "nexuscore.demo",
     "django.contrib.contenttypes",
     "django.contrib.auth",
     "django.contrib.sessions",

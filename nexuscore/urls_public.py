@@ -11,7 +11,7 @@ urlpatterns = [
     path("", include("nexuscore.marketing.urls")),
     path("privacy/", include("nexuscore.privacy.urls_person")),
     path("signup/", include("nexuscore.onboarding.urls")),
-    path("invitations/", include("tenants.urls_public")),
+    path("invitations/", include("nexuscore.team.urls_public")),
     path("accounts/organisations/", accounts_views.organisations, name="organisations"),
     path(
         "accounts/organisations/<slug:slug>/open/",

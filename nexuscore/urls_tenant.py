@@ -14,7 +14,7 @@ urlpatterns = [
     path("leads/", include("nexuscore.leads.urls")),
     path("f/", include("nexuscore.leads.urls_capture")),
     path("privacy/", include("nexuscore.privacy.urls")),
-    path("", include("tenants.urls")),
+    path("", include("nexuscore.team.urls")),
     path("", include("nexuscore.billing.urls")),
     path("accounts/handover/start/", accounts_views.begin_handover, name="handover_start"),
     path("accounts/handover/", accounts_views.receive_handover, name="handover"),

@@ -17,7 +17,10 @@ def tenant_url(request, tenant, path: str = "/") -> str:
     return _origin(request, tenant.primary_host()) + path
 
 
-def tenant_address(tenant, path: str = "/") -> str:
-    """An absolute address on the organisation's host where there is no request (emails sent by
-    tasks): SITE_URL's scheme and port, the organisation's host."""
-    return settings.SITE_URL.replace("://", f"://{tenant.schema_name}.", 1) + path
+def organisation_url(schema_name: str, path: str = "/") -> str:
+    """An absolute address on the host of the organisation `schema_name` (the public site's for
+    public) where there is no request (mail, tasks): SITE_URL's scheme and port with the
+    organisation's host. The one place this is worked out; Tenant.absolute_url() uses it."""
+    if schema_name == "public":
+        return settings.SITE_URL + path
+    return settings.SITE_URL.replace("://", f"://{schema_name}.", 1) + path

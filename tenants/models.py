@@ -11,6 +11,7 @@ from django.utils import timezone
 from django_tenants.models import DomainMixin, TenantMixin
 
 from nexuscore.lib.singapore import normalise_identifier, validate_gst_number, validate_uen
+from tenants.hosts import organisation_url
 
 SLUG_PATTERN = re.compile(r"^[a-z][a-z0-9-]{1,30}[a-z0-9]$")
 # Subdomains people may not take: our own hosts, and names that look official.
@@ -176,9 +177,7 @@ class Tenant(TenantMixin):
     def absolute_url(self, path: str = "/") -> str:
         """An absolute address on the organisation's host where there is no request (emails,
         tasks): SITE_URL's scheme and port with the organisation's host."""
-        if self.is_public:
-            return conf.SITE_URL + path
-        return conf.SITE_URL.replace("://", f"://{self.schema_name}.", 1) + path
+        return organisation_url(self.schema_name, path)
 
 
 class Domain(DomainMixin):

@@ -1,4 +1,5 @@
-"""provision_tenant(): the one way an organisation comes into being."""
+"""create_tenant(): an organisation's rows and schema, the base under every way one comes into
+being (nexuscore.onboarding.provisioning.provision_tenant adds its trial and audit events)."""
 
 import logging
 
@@ -8,8 +9,6 @@ from django.utils import timezone
 from django_q.tasks import async_task
 from django_tenants.utils import get_public_schema_name, schema_context
 
-from nexuscore.audit.models import record_event
-from nexuscore.billing.models import Subscription
 from tenants.models import Domain, Membership, Tenant, slug_problem
 from tenants.schemas import claim_pooled_schema
 
@@ -20,13 +19,12 @@ def slug_taken(slug: str) -> bool:
     return Tenant.objects.filter(schema_name__iexact=slug).exists()
 
 
-def provision_tenant(*, name: str, slug: str, owner, plan=None, **details) -> Tenant:
-    """Create the organisation, its schema, its host name and the owner's membership, and start
-    a trial of `plan` when one is given.
+def create_tenant(*, name: str, slug: str, owner, **details) -> Tenant:
+    """Create the organisation, its schema, its host name and the owner's membership.
 
     `details` are further Tenant fields (uen, is_gst_registered, gst_number, billing_email, ...).
     Raises ValidationError, keyed by field, when anything is unacceptable; nothing is left
-    behind in that case.
+    behind in that case (the caller's transaction, or this one's, is rolled back).
     """
     slug = (slug or "").strip().lower()
     problem = slug_problem(slug)
@@ -47,16 +45,6 @@ def provision_tenant(*, name: str, slug: str, owner, plan=None, **details) -> Te
         Domain.objects.create(domain=tenant.primary_host(), tenant=tenant, is_primary=True)
         Membership.objects.create(
             tenant=tenant, user=owner, role=Membership.Role.OWNER, joined_at=timezone.now()
-        )
-        data = {"name": name, "slug": slug, "uen": tenant.uen}
-        if plan is not None:
-            subscription = Subscription.start_trial(tenant, plan)
-            tenant.trial_ends_at = subscription.trial_end
-            tenant.save(update_fields=["trial_ends_at"])
-            data["plan"] = plan.sku
-        record_event("tenant.created", actor=owner, tenant=tenant, data=data, schema_name="public")
-        record_event(
-            "organisation.created", actor=owner, tenant=tenant, data=data, schema_name=slug
         )
         transaction.on_commit(lambda: async_task("tenants.schemas.fill_schema_pool"))
     return tenant

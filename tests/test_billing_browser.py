@@ -17,7 +17,7 @@ from playwright.sync_api import expect
 
 from nexuscore.accounts.models import User
 from nexuscore.billing.models import IdempotencyRecord, Invoice, Plan, WebhookEvent
-from tenants.provisioning import provision_tenant
+from nexuscore.onboarding.provisioning import provision_tenant
 from tenants.schemas import fill_schema_pool
 from tests.browser import ARTIFACTS, serve_test_database, sign_in
 from tests.fixtures_billing import (

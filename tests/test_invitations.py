@@ -9,7 +9,7 @@ from django_tenants.utils import schema_context
 
 from nexuscore.accounts.models import User
 from nexuscore.audit.models import Event
-from tenants import team
+from nexuscore.team import actions as team
 from tenants.models import Invitation, Membership, Tenant
 from tests.conftest import client_for
 from tests.cross_host import Browser

@@ -2,7 +2,7 @@
 
 from django_tenants.utils import schema_context
 
-from nexuscore.leads.demo import create_demo_leads
+from nexuscore.demo.leads import create_demo_leads
 from nexuscore.leads.models import Lead, LeadNote
 from tenants.models import Membership
 

@@ -195,7 +195,24 @@ def test_edit(acme, member):
     assert (edited.company, edited.status) == ("Lion City", "won")
     assert edited.converted_at is not None
     event = in_schema(acme, lambda: Event.objects.get(event_type="lead.updated"))
-    assert set(event.data["fields"]) >= {"company", "status", "phone"}
+    assert set(event.data["fields"]) >= {"company", "phone"}
+    assert "status" not in event.data["fields"]  # a state change has its own event
+
+
+def test_a_status_changed_on_the_edit_form_is_recorded_as_a_status_change(acme, member, owner):
+    """The edit form changes state through the same events as the list's inline actions: the
+    activity log and the lead's timeline read the same whichever way it was done."""
+    lead = make_lead(acme, name="Tan Wei Ling", email="weiling@lioncity.sg")
+    client_for(acme, member).post(
+        f"/leads/{lead.pk}/edit/",
+        {**VALID, "email": "weiling@lioncity.sg", "status": "lost", "lost_reason": "Budget",
+         "assigned_to": str(owner.pk)},
+    )  # fmt: skip
+    events = in_schema(acme, lambda: {e.event_type: e.data for e in Event.objects.all()})
+    assert events["lead.status_changed"] == {
+        "lead": str(lead.pk), "from": "new", "to": "lost", "reason": "Budget"
+    }  # fmt: skip
+    assert events["lead.assigned"]["to"] == str(owner.pk)
 
 
 def test_edit_other_organisations_lead_is_404(acme, globex, owner):

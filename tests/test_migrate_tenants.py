@@ -17,7 +17,7 @@ TENANTS = [f"deploy{n}" for n in range(1, 6)]
 
 CREATE_TENANTS = """
 from nexuscore.accounts.models import User
-from tenants.provisioning import provision_tenant
+from nexuscore.onboarding.provisioning import provision_tenant
 from tenants.schemas import fill_schema_pool
 
 owner = User.objects.create_user("owner@deploy.test", None, "Deploy Owner")

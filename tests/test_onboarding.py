@@ -11,8 +11,8 @@ from django.utils import timezone
 from nexuscore.accounts.models import User
 from nexuscore.billing.models import TRIAL_DAYS, Subscription
 from nexuscore.onboarding.forms import first_free_slug, slug_from_name, suggest_slugs
+from nexuscore.onboarding.provisioning import provision_tenant
 from tenants.models import Membership, Tenant
-from tenants.provisioning import provision_tenant
 from tests.conftest import client_for
 from tests.cross_host import Browser
 

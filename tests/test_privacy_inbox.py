@@ -210,7 +210,7 @@ def test_the_retention_setting(acme, owner, admin, member):
 
 
 def test_demo_requests_fill_the_inbox_once(acme, owner):
-    from nexuscore.privacy.demo import create_demo_requests
+    from nexuscore.demo.privacy import create_demo_requests
 
     assert create_demo_requests(acme) == 2
     assert create_demo_requests(acme) == 0

@@ -6,8 +6,8 @@ from django.db import connection
 from django_tenants.utils import schema_context, schema_exists
 
 from nexuscore.audit.models import Event
+from nexuscore.onboarding.provisioning import provision_tenant
 from tenants.models import Domain, Membership, PooledSchema, Tenant
-from tenants.provisioning import provision_tenant
 from tenants.schemas import fill_schema_pool, migrations_fingerprint
 from tests.conftest import client_for
 

@@ -10,7 +10,7 @@ from django_tenants.utils import schema_context
 from nexuscore.accounts.models import User
 from nexuscore.audit.models import Event
 from nexuscore.billing.models import Subscription
-from tenants import team
+from nexuscore.team import actions as team
 from tenants.middleware import forget_hosts
 from tenants.models import Invitation, Membership, Tenant
 from tests.conftest import client_for

@@ -7,15 +7,15 @@ address bar in step (hx-push-url).
 
 from datetime import datetime, time, timedelta
 
+from django.contrib.auth import get_user_model
 from django.core.paginator import Paginator
-from django.shortcuts import render
 from django.utils.http import urlencode
 from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 
-from nexuscore.accounts.models import User
 from nexuscore.audit.forms import ActivityFilterForm
 from nexuscore.audit.models import Event
+from nexuscore.lib.htmx import render_page
 from tenants.decorators import require_permission
 from tenants.models import Membership
 
@@ -109,7 +109,11 @@ def activity(request):
     event_types = (
         Event.objects.order_by("event_type").values_list("event_type", flat=True).distinct()
     )
-    people = User.objects.filter(memberships__tenant=request.tenant).order_by("name", "email")
+    people = (
+        get_user_model()
+        .objects.filter(memberships__tenant=request.tenant)
+        .order_by("name", "email")
+    )
     form = ActivityFilterForm(
         request.GET,
         event_types=[(value, event_words(value)) for value in event_types],
@@ -141,6 +145,4 @@ def activity(request):
         "query": query,
         "zone": zone,
     }
-    partial = request.htmx and not request.htmx.boosted
-    template = "app/activity.html#events" if partial else "app/activity.html"
-    return render(request, template, context)
+    return render_page(request, "app/activity.html", context, partial="events")

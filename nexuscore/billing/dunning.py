@@ -23,7 +23,6 @@ from django_tenants.utils import schema_context
 from nexuscore.audit.models import Event, record_event
 from nexuscore.billing.models import Subscription
 from nexuscore.mail.outbox import queue_email
-from tenants.hosts import tenant_address
 from tenants.models import Tenant
 
 
@@ -38,7 +37,7 @@ def _email_owner(tenant, template: str, subject: str, context: dict, *, dedupe_k
     context = {
         "tenant": tenant,
         "owner": tenant.owner,
-        "billing_url": tenant_address(tenant, "/billing/"),
+        "billing_url": tenant.absolute_url("/billing/"),
         "grace_days": settings.BILLING_GRACE_DAYS,
         **context,
     }

@@ -5,7 +5,6 @@ the lead's timeline reads) in the active schema. Creating a lead also counts it 
 plan (`leads.created`); under a HARD limit QuotaExceeded is raised and nothing is saved.
 """
 
-from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
 from django.template.loader import render_to_string
@@ -14,11 +13,6 @@ from django.utils import timezone
 from nexuscore.audit.models import record_event
 from nexuscore.leads.models import Lead, LeadNote
 from nexuscore.quotas.models import record_usage
-
-
-def tenant_link(tenant, path: str) -> str:
-    """An absolute address on the organisation's host, for mail sent without a request."""
-    return f"{settings.SITE_URL.replace('://', f'://{tenant.schema_name}.', 1)}{path}"
 
 
 def create_lead(tenant, *, actor=None, **fields) -> Lead:
@@ -37,12 +31,53 @@ def create_lead(tenant, *, actor=None, **fields) -> Lead:
     return lead
 
 
-def update_lead(lead: Lead, *, actor, changed: list[str]) -> None:
-    """Save an edited lead and record which fields changed (not their values: the audit log
-    outlives a deleted lead and must not keep personal data)."""
-    lead.save()
-    if changed:
-        record_event("lead.updated", actor=actor, data={"lead": str(lead.id), "fields": changed})
+def update_lead(lead: Lead, *, actor, before: dict) -> None:
+    """Save an edited lead (`before`: its fields' values as the form found them). A new status,
+    assignee or follow-up is recorded as the action of its own records it (lead.status_changed,
+    lead.assigned, lead.follow_up_set), wherever it was changed; the other fields by name in
+    lead.updated (not their values: the audit log outlives a deleted lead and must not keep
+    personal data)."""
+    changed = [name for name, value in before.items() if getattr(lead, name) != value]
+    if lead.status == Lead.Status.WON and lead.converted_at is None:
+        lead.converted_at = timezone.now()
+    with transaction.atomic():
+        lead.save()
+        if "status" in changed or (lead.status == Lead.Status.LOST and "lost_reason" in changed):
+            _record_status_change(lead, before["status"], actor)
+        if "assigned_to" in changed:
+            _record_assignment(lead, actor)
+        if "next_follow_up" in changed:
+            _record_follow_up(lead, actor)
+        others = [name for name in changed if name not in STATE_FIELDS]
+        if others:
+            record_event("lead.updated", actor=actor, data={"lead": str(lead.id), "fields": others})
+
+
+# Fields whose changes have events of their own.
+STATE_FIELDS = {"status", "lost_reason", "assigned_to", "next_follow_up"}
+
+
+def _record_status_change(lead: Lead, previous: str, actor) -> None:
+    data = {"lead": str(lead.id), "from": previous, "to": lead.status}
+    if lead.lost_reason:
+        data["reason"] = lead.lost_reason
+    record_event("lead.status_changed", actor=actor, data=data)
+
+
+def _record_assignment(lead: Lead, actor) -> None:
+    assignee = lead.assigned_to
+    data = {
+        "lead": str(lead.id),
+        "to": str(assignee.pk) if assignee else None,
+        "to_name": (assignee.name or assignee.email) if assignee else "",
+    }
+    record_event("lead.assigned", actor=actor, data=data)
+
+
+def _record_follow_up(lead: Lead, actor) -> None:
+    when = lead.next_follow_up
+    data = {"lead": str(lead.id), "at": when.isoformat() if when else None}
+    record_event("lead.follow_up_set", actor=actor, data=data)
 
 
 def change_status(lead: Lead, status: str, *, actor, lost_reason: str = "") -> bool:
@@ -58,10 +93,7 @@ def change_status(lead: Lead, status: str, *, actor, lost_reason: str = "") -> b
         fields.append("converted_at")
     with transaction.atomic():
         lead.save(update_fields=fields)
-        data = {"lead": str(lead.id), "from": previous, "to": status}
-        if lead.lost_reason:
-            data["reason"] = lead.lost_reason
-        record_event("lead.status_changed", actor=actor, data=data)
+        _record_status_change(lead, previous, actor)
     return True
 
 
@@ -73,15 +105,7 @@ def assign_lead(lead: Lead, assignee, *, actor) -> bool:
     lead.assigned_to = assignee
     with transaction.atomic():
         lead.save(update_fields=["assigned_to", "updated_at"])
-        record_event(
-            "lead.assigned",
-            actor=actor,
-            data={
-                "lead": str(lead.id),
-                "to": str(new_id) if new_id else None,
-                "to_name": (assignee.name or assignee.email) if assignee else "",
-            },
-        )
+        _record_assignment(lead, actor)
     return True
 
 
@@ -98,11 +122,7 @@ def set_follow_up(lead: Lead, when, *, actor) -> None:
     lead.next_follow_up = when
     with transaction.atomic():
         lead.save(update_fields=["next_follow_up", "updated_at"])
-        record_event(
-            "lead.follow_up_set",
-            actor=actor,
-            data={"lead": str(lead.id), "at": when.isoformat() if when else None},
-        )
+        _record_follow_up(lead, actor)
 
 
 def convert_lead(lead: Lead, *, actor) -> bool:
@@ -137,7 +157,7 @@ def notify_new_lead(tenant, lead: Lead, recipient) -> None:
         "tenant": tenant,
         "lead": lead,
         "recipient": recipient,
-        "lead_url": tenant_link(tenant, lead.get_absolute_url()),
+        "lead_url": tenant.absolute_url(lead.get_absolute_url()),
     }
     send_mail(
         subject=f"New lead from your website: {lead.name}",

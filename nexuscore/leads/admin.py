@@ -102,7 +102,9 @@ class LeadAdmin(StaffModelAdmin):
 
     def save_model(self, request, obj, form, change):
         if change:
-            update_lead(obj, actor=request.user, changed=form.changed_data)
+            stored = type(obj).objects.get(pk=obj.pk)
+            before = {name: getattr(stored, name) for name in form.changed_data}
+            update_lead(obj, actor=request.user, before=before)
             return
         # Not create_lead(): NexusCore's own leads count against no organisation's plan.
         super().save_model(request, obj, form, change)

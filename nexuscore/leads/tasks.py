@@ -15,7 +15,6 @@ from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from nexuscore.leads.actions import tenant_link
 from nexuscore.leads.models import FollowUpDigest, Lead
 from nexuscore.lib.schedules import Recurring
 from nexuscore.mail.outbox import queue_email
@@ -56,7 +55,7 @@ def send_follow_up_digests_for(tenant, now=None) -> int:
     )
     by_person = defaultdict(list)
     for lead in due:
-        lead.url = tenant_link(tenant, lead.get_absolute_url())
+        lead.url = tenant.absolute_url(lead.get_absolute_url())
         by_person[lead.assigned_to_id].append(lead)
     if not by_person:
         return 0
@@ -76,7 +75,7 @@ def send_follow_up_digests_for(tenant, now=None) -> int:
             "person": person,
             "tenant": tenant,
             "leads": leads,
-            "leads_url": tenant_link(tenant, "/leads/?assigned=me&due=today"),
+            "leads_url": tenant.absolute_url("/leads/?assigned=me&due=today"),
         }
         try:
             with transaction.atomic():

@@ -43,6 +43,7 @@ from nexuscore.leads.forms import (
 )
 from nexuscore.leads.models import CaptureForm, Lead, LeadImport
 from nexuscore.lib import csv as safe_csv
+from nexuscore.lib.htmx import is_partial, render_page
 from nexuscore.quotas.models import QuotaExceeded
 from tenants.decorators import require_permission
 from tenants.hosts import tenant_url
@@ -60,10 +61,6 @@ def _get_lead_for_member(request, pk) -> Lead:
 
 def _get_import_for_admin(request, pk) -> LeadImport:
     return get_object_or_404(LeadImport, pk=pk)
-
-
-def _is_partial(request) -> bool:
-    return bool(request.htmx) and not request.htmx.boosted
 
 
 def _can(request) -> dict:
@@ -277,8 +274,7 @@ def lead_list(request):
         "query_string": request.GET.urlencode(),
         **_can(request),
     }
-    template = "app/leads/list.html#results" if _is_partial(request) else "app/leads/list.html"
-    return render(request, template, context)
+    return render_page(request, "app/leads/list.html", context, partial="results")
 
 
 class _Echo:
@@ -479,11 +475,7 @@ def lead_edit(request, pk):
     before = {name: getattr(lead, name) for name in LeadForm.Meta.fields}
     form = LeadForm(request.POST or None, instance=lead, tenant=request.tenant)
     if request.method == "POST" and form.is_valid():
-        lead = form.save(commit=False)
-        if lead.status == Lead.Status.WON and lead.converted_at is None:
-            lead.converted_at = timezone.now()
-        changed = [name for name, value in before.items() if getattr(lead, name) != value]
-        actions.update_lead(lead, actor=request.user, changed=changed)
+        actions.update_lead(form.save(commit=False), actor=request.user, before=before)
         messages.success(request, f"Saved {lead.name}.")
         return redirect(lead)
     return render(request, "app/leads/form.html", {"form": form, "lead": lead})
@@ -501,7 +493,7 @@ def lead_status(request, pk):
         return render(request, "app/leads/status.html", {"lead": lead, "form": form})
     form = StatusForm(request.POST)
     if not form.is_valid():
-        if _is_partial(request) and request.POST.get("inline"):
+        if is_partial(request) and request.POST.get("inline"):
             status = request.POST.get("status", "")
             query = f"?status={status}" if status in Lead.Status.values else ""
             return HttpResponseClientRedirect(reverse("leads:status", args=[lead.pk]) + query)
@@ -514,7 +506,7 @@ def lead_status(request, pk):
     )
     if changed:
         messages.success(request, f"{lead.name} is now {lead.get_status_display()}.")
-    if _is_partial(request) and request.POST.get("inline"):
+    if is_partial(request) and request.POST.get("inline"):
         return _row_response(request, lead)
     return redirect(lead)
 
@@ -530,7 +522,7 @@ def lead_assign(request, pk):
         assignee = form.cleaned_data["assigned_to"]
         name = (assignee.name or assignee.email) if assignee else "nobody"
         messages.success(request, f"{lead.name} is assigned to {name}.")
-    if _is_partial(request) and request.POST.get("inline"):
+    if is_partial(request) and request.POST.get("inline"):
         return _row_response(request, lead)
     return redirect(lead)
 
@@ -704,7 +696,7 @@ def import_map(request, pk):
 def import_progress(request, pk):
     lead_import = _get_import_for_admin(request, pk)
     template = "app/leads/import_progress.html"
-    if _is_partial(request):
+    if is_partial(request):
         template += "#progress"
     return render(request, template, {"lead_import": lead_import})
 

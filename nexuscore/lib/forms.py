@@ -1,9 +1,47 @@
-"""Form fields shared by the forms of both hosts: hidden tracking values and dates."""
+"""Form fields shared by the forms of both hosts: text people type, hidden tracking values and
+dates."""
 
+import unicodedata
 from datetime import date, datetime
 
 from django import forms
 from django.core.exceptions import ValidationError
+
+# Bidirectional embeddings, overrides and isolates: invisible, and able to make a name read
+# differently in the staff admin than it was typed.
+BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+# What a browser's bytes become when they are not UTF-8 (Django decodes with "replace").
+UNREADABLE = "\ufffd"
+
+
+def problem_characters(value: str, *, allow_line_breaks: bool = False) -> str | None:
+    """Why `value` holds characters we refuse to store, or None when it holds none."""
+    allowed = {"\n", "\r", "\t"} if allow_line_breaks else set()
+    if UNREADABLE in value:
+        return "contains characters we could not read"
+    for character in value:
+        if character in allowed:
+            continue
+        if unicodedata.category(character) == "Cc" or character in BIDI_CONTROLS:
+            return "contains invisible control characters"
+    return None
+
+
+def text_field(what: str, max_length: int, **kwargs) -> forms.CharField:
+    """A text field whose errors name it (`what`, as in "your name") and say how to fix them."""
+    return forms.CharField(
+        max_length=max_length,
+        error_messages={
+            "required": f"Enter {what}.",
+            "max_length": (
+                f"Shorten {what} to at most %(limit_value)d characters (it has %(show_value)d)."
+            ),
+            "null_characters_not_allowed": (
+                f"Type {what} again: it contains invisible control characters."
+            ),
+        },
+        **kwargs,
+    )
 
 
 class TrackingField(forms.CharField):

@@ -1,7 +1,23 @@
-"""HTMX helpers: messages reach the person as toasts on partial responses too."""
+"""HTMX helpers: when to answer with a page's region only, and messages as toasts on partial
+responses too."""
 
 from django.contrib.messages import get_messages
+from django.shortcuts import render
 from django.template.loader import render_to_string
+
+
+def is_partial(request) -> bool:
+    """Whether to answer with the region HTMX swaps rather than the whole page: an HTMX request
+    that is neither boosted (a whole page wanted) nor restoring history (htmx asks for the whole
+    page when its history cache has lost it)."""
+    htmx = getattr(request, "htmx", None)
+    return bool(htmx) and not htmx.boosted and not htmx.history_restore_request
+
+
+def render_page(request, template: str, context: dict, *, partial: str, status: int = 200):
+    """The page `template`, or only its `{% partialdef partial %}` for an HTMX swap."""
+    name = f"{template}#{partial}" if is_partial(request) else template
+    return render(request, name, context, status=status)
 
 
 class HtmxMessagesMiddleware:

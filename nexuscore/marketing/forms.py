@@ -13,7 +13,7 @@ from django import forms
 from django.contrib.auth.base_user import BaseUserManager
 
 from nexuscore.leads.forms import PHONE_HELP, normalise_phone
-from nexuscore.lib.forms import TrackingField
+from nexuscore.lib.forms import TrackingField, problem_characters, text_field
 
 # The consent a visitor gives by ticking the box, stored word for word with the lead. Change the
 # version whenever the text changes, so each lead records which wording the person agreed to.
@@ -26,42 +26,6 @@ CONSENT_TEXT = (
 )
 
 UTM_PARAMETERS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
-
-# Bidirectional embeddings, overrides and isolates: invisible, and able to make a name read
-# differently in the staff admin than it was typed.
-BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
-# What a browser's bytes become when they are not UTF-8 (Django decodes with "replace").
-UNREADABLE = "\ufffd"
-
-
-def _problem_characters(value: str, *, allow_line_breaks: bool = False) -> str | None:
-    """Why `value` holds characters we refuse to store, or None when it holds none."""
-    allowed = {"\n", "\r", "\t"} if allow_line_breaks else set()
-    if UNREADABLE in value:
-        return "contains characters we could not read"
-    for character in value:
-        if character in allowed:
-            continue
-        if unicodedata.category(character) == "Cc" or character in BIDI_CONTROLS:
-            return "contains invisible control characters"
-    return None
-
-
-def _text_field(what: str, max_length: int, **kwargs) -> forms.CharField:
-    """A text field whose errors name it (`what`, as in "your name") and say how to fix them."""
-    return forms.CharField(
-        max_length=max_length,
-        error_messages={
-            "required": f"Enter {what}.",
-            "max_length": (
-                f"Shorten {what} to at most %(limit_value)d characters (it has %(show_value)d)."
-            ),
-            "null_characters_not_allowed": (
-                f"Type {what} again: it contains invisible control characters."
-            ),
-        },
-        **kwargs,
-    )
 
 
 class SubmissionKeyField(forms.CharField):
@@ -84,7 +48,7 @@ class SubmissionKeyField(forms.CharField):
 
 
 class ContactForm(forms.Form):
-    name = _text_field(
+    name = text_field(
         "your name",
         255,
         label="Your name",
@@ -103,13 +67,13 @@ class ContactForm(forms.Form):
         },
         widget=forms.EmailInput(attrs={"autocomplete": "email"}),
     )
-    company = _text_field(
+    company = text_field(
         "your company's name",
         255,
         label="Company",
         widget=forms.TextInput(attrs={"autocomplete": "organization"}),
     )
-    phone = _text_field(
+    phone = text_field(
         "your phone number",
         32,
         label="Phone",
@@ -117,7 +81,7 @@ class ContactForm(forms.Form):
         help_text=f"If you would like a call back. {PHONE_HELP}",
         widget=forms.TextInput(attrs={"autocomplete": "tel", "inputmode": "tel"}),
     )
-    message = _text_field(
+    message = text_field(
         "your message",
         5000,
         label="How can we help?",
@@ -175,7 +139,7 @@ class ContactForm(forms.Form):
 
     def clean_message(self):
         message = unicodedata.normalize("NFC", self.cleaned_data["message"])
-        problem = _problem_characters(message, allow_line_breaks=True)
+        problem = problem_characters(message, allow_line_breaks=True)
         if problem:
             raise forms.ValidationError(
                 f"Your message {problem}; type or paste it again as plain text.",
@@ -185,7 +149,7 @@ class ContactForm(forms.Form):
 
     def _clean_line(self, field: str, what: str) -> str:
         value = unicodedata.normalize("NFC", self.cleaned_data[field])
-        problem = _problem_characters(value)
+        problem = problem_characters(value)
         if problem:
             raise forms.ValidationError(
                 f"{what[0].upper()}{what[1:]} {problem}; type it again.", code="bad_characters"

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_http_methods, require_safe
 from django.views.decorators.vary import vary_on_headers
 
 from nexuscore.billing.models import Plan
+from nexuscore.lib.htmx import render_page
 from nexuscore.lib.ratelimit import client_address
 from nexuscore.marketing.contact import (
     ENQUIRIES,
@@ -132,11 +133,7 @@ def pricing(request):
         "period": period,
         "cards": _price_cards(period),
     }
-    template = "public/pricing.html"
-    htmx = request.htmx
-    if htmx and not htmx.boosted and not htmx.history_restore_request:
-        template += "#plans"
-    return render(request, template, context)
+    return render_page(request, "public/pricing.html", context, partial="plans")
 
 
 @require_safe

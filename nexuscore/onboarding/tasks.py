@@ -21,7 +21,6 @@ from nexuscore.audit.models import record_event
 from nexuscore.billing.models import Subscription
 from nexuscore.lib.schedules import Recurring
 from nexuscore.mail.outbox import queue_email
-from tenants.hosts import tenant_address
 from tenants.models import Tenant
 
 SCHEDULES = [
@@ -117,7 +116,7 @@ def _send_mail(kind, subscription, owner, now):
         "time_zone": tenant.zone.key,
         "days_left": days_left(subscription, now),
         "has_ended": subscription.trial_end <= now,
-        "choose_plan_url": tenant_address(tenant, "/billing/"),
+        "choose_plan_url": tenant.absolute_url("/billing/"),
         "open_url": f"{settings.SITE_URL}/accounts/organisations/{tenant.schema_name}/open/",
     }
     subject = " ".join(render_to_string(f"emails/trial_{kind}_subject.txt", context).split())

@@ -27,7 +27,7 @@ from nexuscore.onboarding.forms import (
     normalise_slug,
     uen_check_problem,
 )
-from tenants.provisioning import provision_tenant
+from nexuscore.onboarding.provisioning import provision_tenant
 
 DEFAULT_PLAN_SKU = "growth-month"
 # The plan chosen on the price list, kept while the person signs up and verifies their email.

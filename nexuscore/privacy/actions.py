@@ -33,7 +33,7 @@ from nexuscore.accounts.models import User
 from nexuscore.audit.models import record_event
 from nexuscore.leads.actions import update_lead
 from nexuscore.leads.forms import normalise_phone
-from nexuscore.privacy.consent import email_footer, site_link, withdraw_consent
+from nexuscore.privacy.consent import email_footer, withdraw_consent
 from nexuscore.privacy.erasure import anonymise_leads, leads_of
 from nexuscore.privacy.models import DEADLINE_DAYS, EXPORT_DAYS, DSARRequest
 from tenants.models import Membership, Tenant
@@ -122,7 +122,7 @@ def file_request(*, email: str, request_type: str, details: str = "", correction
     token = request.new_token()
     request.save(force_insert=True)
     tenant = current_organisation()
-    link = site_link(tenant.schema_name, f"/privacy/request/{token}/")
+    link = tenant.absolute_url(f"/privacy/request/{token}/")
     _tell_person(
         request,
         f"Confirm your privacy request to {organisation_name(tenant)}",
@@ -178,7 +178,7 @@ def confirm_request(request: DSARRequest, now=None) -> bool:
 def _inbox_link(tenant, request: DSARRequest) -> str:
     if tenant.is_public:
         return f"{settings.SITE_URL}/admin/privacy/dsarrequest/{request.pk}/change/"
-    return site_link(tenant.schema_name, request.get_absolute_url())
+    return tenant.absolute_url(request.get_absolute_url())
 
 
 def _withdraw(request: DSARRequest, tenant) -> None:
@@ -251,7 +251,7 @@ def export_ready(request: DSARRequest, tenant, *, counts: dict) -> None:
     request.metadata = {**request.metadata, "exported": counts}
     request.save(update_fields=["progress", "export_file", "export_expires_at", "metadata"])
     _complete(request)
-    link = site_link(tenant.schema_name, f"/privacy/download/{download_token(request)}/")
+    link = tenant.absolute_url(f"/privacy/download/{download_token(request)}/")
     _tell_person(
         request,
         f"Your data from {organisation_name(tenant)} is ready to download",
@@ -356,8 +356,9 @@ def apply_correction(request: DSARRequest, *, actor) -> int:
     with transaction.atomic():
         leads = list(leads_of(request.email).filter(anonymised_at__isnull=True))
         for lead in leads:
+            before = {field: getattr(lead, field)}
             setattr(lead, field, value)
-            update_lead(lead, actor=actor, changed=[field])
+            update_lead(lead, actor=actor, before=before)
         _complete(request, actor=actor, metadata={"corrected": len(leads)})
     _tell_person(
         request,

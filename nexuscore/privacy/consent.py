@@ -11,23 +11,15 @@ follow-up, so no one is prompted to contact them again. `email_lead()` is how an
 is sent: it refuses once consent is withdrawn and adds the withdrawal link.
 """
 
-from django.conf import settings
 from django.core import signing
 from django.core.mail import send_mail
 from django.db import connection, transaction
 from django.utils import timezone
 
 from nexuscore.audit.models import record_event
+from tenants.hosts import organisation_url
 
 WITHDRAW_SALT = "nexuscore.privacy.withdraw"
-
-
-def site_link(schema_name: str, path: str) -> str:
-    """An absolute address on the host of `schema_name` (the public site for public), for mail
-    sent without a request."""
-    if schema_name == "public":
-        return f"{settings.SITE_URL}{path}"
-    return f"{settings.SITE_URL.replace('://', f'://{schema_name}.', 1)}{path}"
 
 
 def withdrawal_token(email: str, schema_name: str | None = None) -> str:
@@ -48,7 +40,9 @@ def read_withdrawal_token(token: str) -> str | None:
 
 def withdrawal_link(email: str, schema_name: str | None = None) -> str:
     schema_name = schema_name or connection.schema_name
-    return site_link(schema_name, f"/privacy/withdraw/{withdrawal_token(email, schema_name)}/")
+    return organisation_url(
+        schema_name, f"/privacy/withdraw/{withdrawal_token(email, schema_name)}/"
+    )
 
 
 def withdraw_consent(email: str, *, actor=None, via: str) -> int:

@@ -9,7 +9,7 @@ import unicodedata
 from django import forms
 from django.contrib.auth.base_user import BaseUserManager
 
-from nexuscore.marketing.forms import _problem_characters, _text_field
+from nexuscore.lib.forms import problem_characters, text_field
 from nexuscore.privacy.models import DSARRequest
 from nexuscore.privacy.tasks import RETENTION_CHOICES
 
@@ -45,10 +45,10 @@ class PrivacyRequestForm(forms.Form):
         required=False,
         error_messages={"invalid_choice": "Choose one of the details listed."},
     )
-    correction_value = _text_field(
+    correction_value = text_field(
         "the correct value", 255, label="The correct value", required=False
     )
-    details = _text_field(
+    details = text_field(
         "the details",
         2000,
         label="Anything else we should know (optional)",
@@ -72,7 +72,7 @@ class PrivacyRequestForm(forms.Form):
 
     def _plain(self, name, what, allow_line_breaks=False) -> str:
         value = unicodedata.normalize("NFC", self.cleaned_data.get(name) or "").strip()
-        problem = _problem_characters(value, allow_line_breaks=allow_line_breaks)
+        problem = problem_characters(value, allow_line_breaks=allow_line_breaks)
         if problem:
             raise forms.ValidationError(f"{what} {problem}; type it again.", code="bad_characters")
         return value

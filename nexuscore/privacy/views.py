@@ -22,6 +22,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django.views.decorators.vary import vary_on_headers
 
 from nexuscore.audit.models import Event, record_event
+from nexuscore.lib.htmx import is_partial
 from nexuscore.lib.ratelimit import RateLimit, client_address
 from nexuscore.privacy import actions
 from nexuscore.privacy.consent import read_withdrawal_token, withdraw_consent
@@ -33,10 +34,6 @@ from tenants.decorators import require_permission
 # Requests one address may file, and requests about one email address, in ten minutes, counted
 # across every host: each request sends a confirmation email.
 REQUESTS = RateLimit("privacy-request", limit=5, window=10 * 60)
-
-
-def _is_partial(request) -> bool:
-    return bool(request.htmx) and not request.htmx.boosted
 
 
 def _organisation(request) -> str:
@@ -100,7 +97,7 @@ def request_status(request, token):
     download = actions.download_token(dsar) if dsar.export_is_available() else None
     context = _person_context(request, dsar=dsar, token=token, download=download)
     template = "privacy/request_status.html"
-    if _is_partial(request):
+    if is_partial(request):
         template += "#status"
     return render(request, template, context)
 
@@ -192,7 +189,7 @@ def inbox(request):
 def request_detail(request, pk):
     dsar = _get_request_for_manager(request, pk)
     template = "privacy/request_detail.html"
-    if _is_partial(request):
+    if is_partial(request):
         template += "#progress"
     history = Event.objects.filter(data__request=str(dsar.pk)).select_related("actor")
     context = {

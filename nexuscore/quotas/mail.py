@@ -1,6 +1,5 @@
 """The email an owner gets when a SOFT limit is passed (once per period)."""
 
-from django.conf import settings
 from django.template.loader import render_to_string
 
 from nexuscore.mail.outbox import queue_email
@@ -13,7 +12,7 @@ def send_overage_notice(tenant, metric, total: int, limit: int, *, usage_record_
         "metric": metric,
         "total": total,
         "limit": limit,
-        "usage_url": f"{settings.SITE_URL.replace('://', f'://{tenant.schema_name}.', 1)}/usage/",
+        "usage_url": tenant.absolute_url("/usage/"),
     }
     queue_email(
         subject=f"{tenant.name} has gone past its plan's {metric.label.lower()}",

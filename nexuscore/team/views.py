@@ -2,7 +2,7 @@
 
 Team actions answer HTMX requests with the `team` partial of app/team.html (messages follow as
 toasts) and plain POSTs with a redirect to /team/, so every action works without JavaScript.
-The rules themselves live in tenants/team.py.
+The rules themselves live in actions.py.
 """
 
 from django.contrib import messages
@@ -15,14 +15,15 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseClientRedirect
 
-from tenants import team
-from tenants.decorators import require_membership, require_permission
-from tenants.forms import (
+from nexuscore.lib.htmx import is_partial, render_page
+from nexuscore.team import actions as team
+from nexuscore.team.forms import (
     InvitationForm,
     OrganisationSettingsForm,
     RoleForm,
     TransferOwnershipForm,
 )
+from tenants.decorators import require_membership, require_permission
 from tenants.hosts import public_url
 from tenants.middleware import current_membership
 from tenants.models import Invitation, Membership
@@ -42,10 +43,6 @@ def _get_invitation_for_manager(request, invitation_id) -> Invitation:
     return get_object_or_404(
         team.open_invitations(request.tenant), pk=invitation_id, tenant=request.tenant
     )
-
-
-def _partial(request) -> bool:
-    return bool(request.htmx) and not request.htmx.boosted
 
 
 # ---------------------------------------------------------------------------------------------
@@ -100,13 +97,14 @@ def _team_context(request, invite_form=None) -> dict:
 
 
 def _render_team(request, invite_form=None):
-    template = "app/team.html#team" if _partial(request) else "app/team.html"
-    return render(request, template, _team_context(request, invite_form))
+    return render_page(
+        request, "app/team.html", _team_context(request, invite_form), partial="team"
+    )
 
 
 def _after_team_action(request):
     """An HTMX request gets the refreshed team region; a plain POST goes back to /team/."""
-    if _partial(request):
+    if is_partial(request):
         return _render_team(request)
     return redirect("team")
 
@@ -255,7 +253,7 @@ def leave_organisation(request):
         messages.error(request, str(error))
         return _after_team_action(request)
     destination = public_url(request, "/accounts/organisations/")
-    if _partial(request):
+    if is_partial(request):
         return HttpResponseClientRedirect(destination)
     return redirect(destination)
 

@@ -10,7 +10,7 @@ Organisations `scale0001` ... `scale<N>` (hosts `scale0001.<base domain>`), each
 - people: an owner and 0 to 7 more members with mixed roles (password `nexuscore-demo`, email
   verified), `owner@scale0001.test`, `member2@scale0001.test`, ...;
 - a plan: most on a paid subscription (active, a few past due), some still in their trial;
-- leads: 10 to 200 (`nexuscore.leads.demo.create_demo_leads`, bulk inserts), and `scale0001`
+- leads: 10 to 200 (`nexuscore.demo.leads.create_demo_leads`, bulk inserts), and `scale0001`
   `--big-leads` (100,000) of them;
 - invoices: one per month paid so far (up to 3) for paying organisations, numbered from the
   gapless INV series in one block, the latest open and the others paid;
@@ -42,12 +42,12 @@ from nexuscore.billing.models import (
     Subscription,
     tax_treatment,
 )
-from nexuscore.leads.demo import COMPANIES, FAMILY, GIVEN, create_demo_leads
+from nexuscore.demo.leads import COMPANIES, FAMILY, GIVEN, create_demo_leads
 from nexuscore.leads.models import Lead
+from nexuscore.onboarding.provisioning import provision_tenant
 from nexuscore.privacy.models import DEADLINE_DAYS, DSARRequest
 from tenants.management.commands.ensure_public_site import ensure_public_site
 from tenants.models import Membership, Tenant
-from tenants.provisioning import provision_tenant
 from tenants.schemas import fill_schema_pool
 
 PASSWORD = "nexuscore-demo"

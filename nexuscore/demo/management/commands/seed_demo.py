@@ -8,13 +8,13 @@ from django_tenants.utils import schema_context
 
 from nexuscore.accounts.models import User
 from nexuscore.billing.models import Plan
-from nexuscore.leads.demo import create_demo_leads
+from nexuscore.demo.leads import create_demo_leads
+from nexuscore.demo.privacy import create_demo_requests
 from nexuscore.leads.models import Lead
-from nexuscore.privacy.demo import create_demo_requests
+from nexuscore.onboarding.provisioning import provision_tenant
 from nexuscore.quotas.models import METRICS, current_period, record_usage
 from tenants.management.commands.ensure_public_site import ensure_public_site
 from tenants.models import Membership, Tenant
-from tenants.provisioning import provision_tenant
 from tenants.schemas import fill_schema_pool
 
 PASSWORD = "nexuscore-demo"

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from tenants import views
+from nexuscore.team import views
 
 urlpatterns = [
     path("team/", views.team_page, name="team"),

@@ -10,8 +10,8 @@ from nexuscore.lib.singapore import (
     normalise_identifier,
     uen_problem,
 )
+from nexuscore.team.actions import INVITABLE_ROLES, invitation_state, open_invitations
 from tenants.models import Membership, Tenant
-from tenants.team import INVITABLE_ROLES, invitation_state, open_invitations
 
 Role = Membership.Role
 
@@ -118,7 +118,7 @@ PHONE = re.compile(r"^\+?[0-9]{8,15}$")
 class OrganisationSettingsForm(forms.Form):
     """The organisation's profile, tax details, billing contact, time zone and sign-in rule.
 
-    `changes()` gives the cleaned values as Tenant fields, for tenants.team.update_settings().
+    `changes()` gives the cleaned values as Tenant fields, for actions.update_settings().
     """
 
     name = forms.CharField(
