@@ -1,4 +1,4 @@
-"""Tenant (the organisation of seed 6.2.2), Domain, Membership (seed 6.2.3) and the schema pool."""
+"""Tenant (an organisation), Domain, Membership, Invitation and the schema pool."""
 
 import re
 import uuid

@@ -7,12 +7,14 @@ transaction that is rolled back, schemas included (PostgreSQL DDL is transaction
 import os
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.db import connection
 from django.test import Client
 from django_tenants.utils import schema_context
 
 from nexuscore.accounts.models import User
+from nexuscore.leads.models import Lead
 from tenants.middleware import forget_hosts
 from tenants.models import Tenant
 from tenants.schemas import fill_schema_pool
@@ -108,3 +110,63 @@ def outsider(db):
 @pytest.fixture
 def staff(db):
     return _person("staff@nexuscore.test")
+
+
+# --- Helpers the test files share ------------------------------------------------------------
+
+
+def make_leads(tenant, count=1, **fields):
+    """`count` leads in the tenant's schema, straight into the table (no quota, no events)."""
+    with schema_context(tenant.schema_name):
+        leads = [
+            Lead(
+                **{
+                    "name": f"Person {index:04d}",
+                    "email": f"person{index}@example.sg",
+                    **fields,
+                }
+            )
+            for index in range(count)
+        ]
+        return Lead.objects.bulk_create(leads)
+
+
+def make_lead(tenant, **fields):
+    return make_leads(tenant, 1, **fields)[0]
+
+
+def in_schema(tenant, func):
+    with schema_context(tenant.schema_name):
+        return func()
+
+
+def set_plan_limits(tenant, **limits):
+    """Give the tenant's plan these limits (plans are shared, so copy one for the test)."""
+    subscription = tenant.subscriptions.live().get()
+    plan = subscription.plan
+    plan.pk = None
+    plan.sku = f"test-{tenant.schema_name}-{len(limits)}"
+    plan.limits = {**plan.limits, **limits}
+    plan.save()
+    subscription.plan = plan
+    subscription.save()
+    return plan
+
+
+def upload(client, content: bytes, name="leads.csv", duplicates="skip"):
+    return client.post(
+        "/leads/import/",
+        {"file": SimpleUploadedFile(name, content, "text/csv"), "duplicates": duplicates},
+    )
+
+
+# A visitor's valid submission of an organisation's website form (/f/contact/).
+CAPTURE_FORM = {
+    "name": "Tan Wei Ling",
+    "email": "WeiLing@LionCity.sg",
+    "phone": "9123 4567",
+    "company": "Lion City Logistics",
+    "message": "Please call me about 20 seats.",
+    "consent": "on",
+    "submission_key": "k" * 32,
+}

@@ -2,14 +2,17 @@
 joann@x.sg) known to acme, a request filed through the form and its emailed link."""
 
 import re
+from datetime import timedelta
 
 import pytest
 from django.core import mail
+from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from nexuscore.audit.models import record_event
 from nexuscore.leads import actions as lead_actions
 from nexuscore.leads.models import Lead
+from nexuscore.privacy.models import DSARRequest
 
 ANN = "ann@x.sg"
 JOANN = "joann@x.sg"
@@ -96,3 +99,17 @@ def file_and_confirm(tenant, email, request_type, **extra) -> str:
     confirmed = host_client(tenant).post(path)
     assert confirmed.status_code == 302
     return path
+
+
+def make_request(schema, email="ann@x.sg", request_type="deletion", status="open", days=30):
+    now = timezone.now()
+    with schema_context(schema):
+        dsar = DSARRequest(email=email, request_type=request_type, status=status)
+        dsar.new_token()
+        if status != "unverified":
+            dsar.verified_at = now - timedelta(days=30 - days)
+            dsar.due_at = now + timedelta(days=days)
+        if request_type == "correction":
+            dsar.metadata = {"correction": {"field": "name", "value": "Ann Tan"}}
+        dsar.save()
+    return dsar

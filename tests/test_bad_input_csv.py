@@ -20,8 +20,7 @@ from hypothesis import strategies as st
 
 from nexuscore.leads.models import LeadImport
 from nexuscore.lib.csv import FORMULA_STARTS, neutralise, restore
-from tests.conftest import client_for
-from tests.test_csv_import import upload
+from tests.conftest import client_for, upload
 
 GENERATED = settings(
     max_examples=25,

@@ -13,8 +13,7 @@ from nexuscore.audit.models import Event
 from nexuscore.billing.dunning import enforce_grace_periods
 from nexuscore.billing.models import Plan, Subscription
 from tests.conftest import client_for
-from tests.fixtures_billing import deliver, stripe_event
-from tests.test_webhook_handlers import invoice_object, subscription_object
+from tests.fixtures_billing import deliver, invoice_object, stripe_event, subscription_object
 
 NOW = int(time.time())
 

@@ -11,8 +11,8 @@ from nexuscore.billing.idempotency import request_hash
 from nexuscore.billing.models import IdempotencyRecord
 from nexuscore.billing.tasks import delete_expired_idempotency_records
 from nexuscore.leads.models import Lead
+from tests.conftest import CAPTURE_FORM as FORM
 from tests.conftest import client_for
-from tests.test_capture_form import FORM
 
 
 def post(tenant, data=None, **extra):

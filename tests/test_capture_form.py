@@ -7,19 +7,8 @@ from django_tenants.utils import schema_context
 from nexuscore.audit.models import Event
 from nexuscore.leads.models import CaptureForm, Lead
 from nexuscore.quotas.models import UsageEvent
-from tests.conftest import client_for
-from tests.test_leads_list import in_schema
-from tests.test_quotas import _limit
-
-FORM = {
-    "name": "Tan Wei Ling",
-    "email": "WeiLing@LionCity.sg",
-    "phone": "9123 4567",
-    "company": "Lion City Logistics",
-    "message": "Please call me about 20 seats.",
-    "consent": "on",
-    "submission_key": "k" * 32,
-}
+from tests.conftest import CAPTURE_FORM as FORM
+from tests.conftest import client_for, in_schema, set_plan_limits
 
 
 def leads(tenant):
@@ -134,7 +123,7 @@ def test_rate_limit_per_address(acme):
 
 
 def test_hard_quota_shows_a_polite_page_and_tells_the_owner_once(acme, owner, mailoutbox):
-    _limit(acme, leads_per_month=0, enforcement={"leads.created": "hard"})
+    set_plan_limits(acme, leads_per_month=0, enforcement={"leads.created": "hard"})
     first = post(acme)
     assert first.status_code == 200
     assert b"not accepting new enquiries" in first.content
@@ -145,7 +134,7 @@ def test_hard_quota_shows_a_polite_page_and_tells_the_owner_once(acme, owner, ma
 
 
 def test_soft_quota_accepts_and_records_the_overage(acme):
-    _limit(acme, leads_per_month=0, enforcement={"leads.created": "soft"})
+    set_plan_limits(acme, leads_per_month=0, enforcement={"leads.created": "soft"})
     assert post(acme).status_code == 302
     assert len(leads(acme)) == 1
     usage = UsageEvent.objects.get(tenant=acme, metric="leads.created")

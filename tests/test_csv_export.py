@@ -7,8 +7,7 @@ import pytest
 from django_tenants.utils import schema_context
 
 from nexuscore.audit.models import Event
-from tests.conftest import client_for
-from tests.test_leads_list import make_lead, make_leads
+from tests.conftest import client_for, make_lead, make_leads
 
 
 def rows(response) -> list[list[str]]:

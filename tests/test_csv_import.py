@@ -8,16 +8,13 @@ from datetime import timedelta
 
 import pytest
 from django.core.files.base import ContentFile
-from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from nexuscore.audit.models import Event
 from nexuscore.leads.imports import MAX_COLUMNS, sniff
 from nexuscore.leads.models import Lead, LeadImport
-from tests.conftest import client_for
-from tests.test_leads_list import in_schema, make_lead
-from tests.test_quotas import _limit
+from tests.conftest import client_for, in_schema, make_lead, set_plan_limits, upload
 
 CSV = (
     "Name,Email,Mobile,Company,Stage\n"
@@ -35,13 +32,6 @@ CSV = (
 @pytest.fixture(autouse=True)
 def _media_in_tmp(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path
-
-
-def upload(client, content: bytes, name="leads.csv", duplicates="skip"):
-    return client.post(
-        "/leads/import/",
-        {"file": SimpleUploadedFile(name, content, "text/csv"), "duplicates": duplicates},
-    )
 
 
 def run(tenant, user, content: bytes, duplicates="skip", mapping=None):
@@ -180,7 +170,7 @@ def test_unreadable_files_are_refused_with_a_reason(acme, owner, content, error)
 
 
 def test_plan_limit_rejects_the_remaining_rows(acme, owner):
-    _limit(acme, leads_per_month=2, enforcement={"leads.created": "hard"})
+    set_plan_limits(acme, leads_per_month=2, enforcement={"leads.created": "hard"})
     rows = "".join(f"Person {n},p{n}@example.sg\n" for n in range(5))
     lead_import, client = run(acme, owner, f"Name,Email\n{rows}".encode())
     assert (lead_import.created, lead_import.rejected) == (2, 3)

@@ -8,8 +8,7 @@ from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from nexuscore.leads.models import Lead
-from tests.conftest import client_for
-from tests.test_leads_list import make_lead, make_leads
+from tests.conftest import client_for, make_lead, make_leads
 
 ROLES = ["owner", "admin", "member", "viewer"]
 

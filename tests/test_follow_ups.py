@@ -8,7 +8,7 @@ from django_tenants.utils import schema_context
 
 from nexuscore.leads.models import FollowUpDigest
 from nexuscore.leads.tasks import send_follow_up_digests
-from tests.test_leads_list import make_lead
+from tests.conftest import make_lead
 
 # 10:00 in Singapore on 2 December 2026.
 NOW = datetime(2026, 12, 2, 2, 0, tzinfo=UTC)

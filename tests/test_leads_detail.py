@@ -11,9 +11,7 @@ from nexuscore.audit.models import Event
 from nexuscore.leads.forms import normalise_phone
 from nexuscore.leads.models import Lead, LeadNote
 from nexuscore.quotas.models import UsageEvent
-from tests.conftest import client_for
-from tests.test_leads_list import in_schema, make_lead
-from tests.test_quotas import _limit
+from tests.conftest import client_for, in_schema, make_lead, set_plan_limits
 
 ROLES = ["owner", "admin", "member", "viewer"]
 VALID = {"name": "Tan Wei Ling", "email": "WeiLing@LionCity.sg", "phone": "9123 4567",
@@ -162,7 +160,7 @@ def test_duplicate_check_as_you_type(acme, member):
 
 
 def test_create_refused_at_the_hard_limit(acme, member):
-    _limit(acme, leads_per_month=0, enforcement={"leads.created": "hard"})
+    set_plan_limits(acme, leads_per_month=0, enforcement={"leads.created": "hard"})
     response = client_for(acme, member).post("/leads/new/", VALID)
     assert response.status_code == 200
     assert b"Compare plans" in response.content and b"/pricing/" in response.content

@@ -11,34 +11,9 @@ from django_tenants.utils import schema_context
 
 from nexuscore.audit.models import Event
 from nexuscore.leads.models import Lead
-from tests.conftest import client_for
+from tests.conftest import client_for, in_schema, make_lead, make_leads
 
 ROLES = ["owner", "admin", "member", "viewer"]
-
-
-def make_leads(tenant, count=1, **fields):
-    """`count` leads in the tenant's schema, straight into the table (no quota, no events)."""
-    with schema_context(tenant.schema_name):
-        leads = [
-            Lead(
-                **{
-                    "name": f"Person {index:04d}",
-                    "email": f"person{index}@example.sg",
-                    **fields,
-                }
-            )
-            for index in range(count)
-        ]
-        return Lead.objects.bulk_create(leads)
-
-
-def make_lead(tenant, **fields):
-    return make_leads(tenant, 1, **fields)[0]
-
-
-def in_schema(tenant, func):
-    with schema_context(tenant.schema_name):
-        return func()
 
 
 def names(response) -> set[str]:

@@ -104,16 +104,16 @@ def test_access_request_on_the_public_site_includes_the_account(acme, member, st
 
 
 def test_an_export_past_the_plan_limit_fails_and_can_be_retried(acme, owner, ann_and_joann):
-    from tests.test_quotas import _limit
+    from tests.conftest import set_plan_limits
 
-    _limit(acme, privacy_exports_per_month=0)
+    set_plan_limits(acme, privacy_exports_per_month=0)
     file_and_confirm(acme, ANN, "access")
     (dsar,) = requests_in("acme")
     assert dsar.status == DSARRequest.Status.FAILED
     assert "limit" in dsar.failure_reason
     page = client_for(acme, owner).get(f"/privacy/requests/{dsar.pk}/")
     assert b"Try the export again" in page.content
-    _limit(acme, privacy_exports_per_month=5, members=50)
+    set_plan_limits(acme, privacy_exports_per_month=5, members=50)
     response = client_for(acme, owner).post(f"/privacy/requests/{dsar.pk}/export/")
     assert response.status_code == 302
     (dsar,) = requests_in("acme")

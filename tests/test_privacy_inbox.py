@@ -1,31 +1,15 @@
 """The privacy inbox of an organisation's host: every view for each role, the other
 organisation's requests, days left and overdue, the retention setting, the nav entry."""
 
-from datetime import timedelta
-
 import pytest
-from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from nexuscore.audit.models import Event
 from nexuscore.privacy.models import DSARRequest
 from tests.conftest import client_for
+from tests.fixtures_privacy import make_request
 
 pytestmark = pytest.mark.usefixtures("privacy_media")
-
-
-def make_request(schema, email="ann@x.sg", request_type="deletion", status="open", days=30):
-    now = timezone.now()
-    with schema_context(schema):
-        dsar = DSARRequest(email=email, request_type=request_type, status=status)
-        dsar.new_token()
-        if status != "unverified":
-            dsar.verified_at = now - timedelta(days=30 - days)
-            dsar.due_at = now + timedelta(days=days)
-        if request_type == "correction":
-            dsar.metadata = {"correction": {"field": "name", "value": "Ann Tan"}}
-        dsar.save()
-    return dsar
 
 
 @pytest.fixture

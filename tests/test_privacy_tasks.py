@@ -13,8 +13,7 @@ from nexuscore.audit.models import Event, record_event, redact_events
 from nexuscore.leads.models import Lead, LeadNote
 from nexuscore.privacy.models import DSARRequest
 from nexuscore.privacy.tasks import apply_retention, send_deadline_reminders
-from tests.fixtures_privacy import make_person
-from tests.test_privacy_inbox import make_request
+from tests.fixtures_privacy import make_person, make_request
 
 pytestmark = pytest.mark.usefixtures("privacy_media")
 

@@ -21,23 +21,11 @@ from nexuscore.quotas.models import (
     usage_summary,
 )
 from tenants.models import Tenant
-
-
-def _limit(tenant, **limits):
-    """Give the tenant's plan these limits (plans are shared, so copy one for the test)."""
-    subscription = tenant.subscriptions.live().get()
-    plan = subscription.plan
-    plan.pk = None
-    plan.sku = f"test-{tenant.schema_name}-{len(limits)}"
-    plan.limits = {**plan.limits, **limits}
-    plan.save()
-    subscription.plan = plan
-    subscription.save()
-    return plan
+from tests.conftest import set_plan_limits
 
 
 def test_hard_limit_refuses_past_the_limit(acme):
-    _limit(acme, leads_per_month=3, enforcement={"leads.created": "hard"})
+    set_plan_limits(acme, leads_per_month=3, enforcement={"leads.created": "hard"})
     assert [record_usage(acme, "leads.created") for _ in range(3)] == [1, 2, 3]
     with pytest.raises(QuotaExceeded) as refused:
         record_usage(acme, "leads.created")
@@ -47,14 +35,14 @@ def test_hard_limit_refuses_past_the_limit(acme):
 
 
 def test_soft_limit_accepts_and_records_the_overage(acme):
-    _limit(acme, leads_per_month=2, enforcement={"leads.created": "soft"})
+    set_plan_limits(acme, leads_per_month=2, enforcement={"leads.created": "soft"})
     assert [record_usage(acme, "leads.created") for _ in range(4)] == [1, 2, 3, 4]
     overage = UsageEvent.objects.filter(tenant=acme, metadata__has_key="overage")
     assert sorted(event.metadata["overage"] for event in overage) == [1, 2]
 
 
 def test_soft_limit_email_is_sent_once(acme, django_capture_on_commit_callbacks, mailoutbox):
-    _limit(acme, leads_per_month=1, enforcement={"leads.created": "soft"})
+    set_plan_limits(acme, leads_per_month=1, enforcement={"leads.created": "soft"})
     with django_capture_on_commit_callbacks(execute=True):
         for _ in range(3):
             record_usage(acme, "leads.created")
@@ -64,7 +52,7 @@ def test_soft_limit_email_is_sent_once(acme, django_capture_on_commit_callbacks,
 
 
 def test_none_only_tracks(acme):
-    _limit(acme, leads_per_month=1, enforcement={"leads.created": "none"})
+    set_plan_limits(acme, leads_per_month=1, enforcement={"leads.created": "none"})
     for _ in range(3):
         record_usage(acme, "leads.created")
     check = check_quota(acme, "leads.created")
@@ -72,7 +60,7 @@ def test_none_only_tracks(acme):
 
 
 def test_check_quota_is_a_dry_run(acme):
-    _limit(acme, leads_per_month=2, enforcement={"leads.created": "hard"})
+    set_plan_limits(acme, leads_per_month=2, enforcement={"leads.created": "hard"})
     record_usage(acme, "leads.created")
     assert check_quota(acme, "leads.created", amount=1).allowed
     assert not check_quota(acme, "leads.created", amount=2).allowed
@@ -120,7 +108,7 @@ def test_counters_roll_over_without_a_job(acme):
 
 
 def test_gauges_go_up_and_down_and_can_be_set(acme):
-    _limit(acme, members=5)
+    set_plan_limits(acme, members=5)
     set_gauge(acme, "members", 4)
     assert record_usage(acme, "members") == 5
     with pytest.raises(QuotaExceeded):
@@ -139,7 +127,7 @@ def test_the_members_gauge_follows_memberships(acme, globex):
 
 
 def test_usage_summary_lists_every_metric(acme):
-    _limit(acme, leads_per_month=10)
+    set_plan_limits(acme, leads_per_month=10)
     for _ in range(9):
         record_usage(acme, "leads.created")
     lines = {line.metric.code: line for line in usage_summary(acme)}

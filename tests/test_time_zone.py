@@ -10,8 +10,7 @@ from django_tenants.utils import schema_context
 
 from nexuscore.audit.models import record_event
 from nexuscore.leads.models import Lead
-from tests.conftest import client_for
-from tests.test_leads_list import in_schema, make_lead
+from tests.conftest import client_for, in_schema, make_lead
 
 LONDON = ZoneInfo("Europe/London")
 # 10:00 in London on a winter's day is 18:00 in Singapore: a page in the wrong zone shows 18:00.

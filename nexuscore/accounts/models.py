@@ -1,4 +1,4 @@
-"""The User (seed 6.2.1) and the single-use tokens that hand a signed-in person to a tenant host."""
+"""The User and the single-use tokens that hand a signed-in person to a tenant host."""
 
 import uuid
 

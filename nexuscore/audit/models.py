@@ -1,4 +1,4 @@
-"""Event (seed ERD: type, actor, tenant, data, created_at), record_event(), its one writer, and
+"""Event (type, actor, tenant, data, created_at), record_event(), its one writer, and
 redact_events(), the one sanctioned change to an event (see migration 0003)."""
 
 import uuid

@@ -1,4 +1,4 @@
-"""Plan (seed 6.2.4), Subscription and Invoice (ERD): what an organisation pays for, its state,
+"""Plan, Subscription and Invoice: what an organisation pays for, its state,
 and the tax invoices NexusCore issues."""
 
 import uuid
@@ -77,10 +77,6 @@ class Plan(models.Model):
         """What a month costs on this plan (a yearly price spread over twelve)."""
         months = 12 if self.billing_period == self.Period.YEAR else 1
         return (self.amount / months).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
-
-    def limit(self, name: str) -> int | None:
-        """The plan's limit called `name`; None means unlimited."""
-        return self.limits.get(name)
 
 
 class SubscriptionQuerySet(models.QuerySet):
@@ -378,7 +374,7 @@ class WebhookEvent(models.Model):
 
 
 class IdempotencyRecord(models.Model):
-    """The first answer to a state-changing POST that carried an idempotency key (seed ERD).
+    """The first answer to a state-changing POST that carried an idempotency key.
 
     The same key with the same payload gets that answer again instead of running twice; the same
     key with another payload is refused (409). Records expire (`expires_at`) and a daily task

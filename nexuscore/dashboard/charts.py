@@ -27,10 +27,6 @@ class StackedBar:
     segments: list[Segment]
     values: list[int]  # one per series, in the chart's series order, for the data table
 
-    @property
-    def label_x(self) -> float:
-        return self.x
-
 
 @dataclass(frozen=True)
 class Legend:

@@ -1,4 +1,4 @@
-"""Lead (architecture document, ERD): a person who may become a customer, with consent.
+"""Lead: a person who may become a customer, with consent.
 
 Beside it: LeadNote (what people wrote about a lead), CaptureForm (the settings of a public
 form such as /f/contact/), LeadImport (one CSV import and its progress) and FollowUpDigest (which

@@ -1,4 +1,4 @@
-"""DSARRequest (architecture document, ERD: DSAR_REQUEST): one person's request about their data.
+"""DSARRequest: one person's request about their data.
 
 A person files it with their email address; it counts from the moment they confirm that address
 (`verified_at`), and the organisation has DEADLINE_DAYS from then to answer (`due_at`), the
