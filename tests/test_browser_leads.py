@@ -52,13 +52,21 @@ def test_filter_and_change_a_status_inline(browser_leads, site, browser):
     assert "status=new" in page.url
     assert "Browser Tan Wei Ling" in page.inner_text("#lead-results")
 
-    # Change the status inline; the row is replaced with the saved state.
+    # Change the status inline: the status opens its editor in place, a choice saves it, and the
+    # row is replaced with the saved state.
     tan = browser_leads[0]
-    with page.expect_response(f"{base}/leads/{tan.pk}/status/"):
-        page.select_option(f"#lead-{tan.pk} select[name=status]", "qualified")
-    page.locator(f"#lead-{tan.pk}").wait_for()
+    page.click(f"#lead-{tan.pk} a[href$='/status/']")
+    editor = page.locator(f"#lead-{tan.pk} select[name=status]")
+    editor.wait_for()
+    # A person reads the choices first; the test waits until htmx has settled the new form.
+    expect(
+        page.locator(f"#lead-{tan.pk} .htmx-added, #lead-{tan.pk} .htmx-settling")
+    ).to_have_count(0)
+    with page.expect_response(lambda response: response.request.method == "POST"):
+        editor.select_option("qualified")
+    expect(page.locator(f"#lead-{tan.pk} a[href$='/status/']")).to_have_text("Qualified")
     page.screenshot(path=ARTIFACTS / "leads-inline-status.png", full_page=True)
 
     # It persists: reload the filtered address the browser kept.
     page.goto(f"{base}/leads/?q=browser")
-    assert page.input_value(f"#lead-{tan.pk} select[name=status]") == "qualified"
+    expect(page.locator(f"#lead-{tan.pk} a[href$='/status/']")).to_have_text("Qualified")

@@ -35,10 +35,10 @@ def test_every_member_sees_the_list(request, acme, role):
 def test_viewer_gets_no_controls(acme, viewer, member):
     make_lead(acme, name="Tan Wei Ling")
     page = client_for(acme, viewer).get("/leads/").content.decode()
-    assert 'name="status" aria-label' not in page
+    assert "Status of Tan Wei Ling" not in page
     assert "Add lead" not in page and "bulk-form" not in page
     page = client_for(acme, member).get("/leads/").content.decode()
-    assert 'aria-label="Status of Tan Wei Ling"' in page
+    assert 'aria-label="Status of Tan Wei Ling: New. Change it"' in page
     assert "Import CSV" not in page  # members manage but do not import
 
 
@@ -233,8 +233,9 @@ def test_inline_status_change(acme, member):
         HTTP_HX_REQUEST="true",
     )
     assert response.status_code == 200
-    assert f'id="lead-{lead.pk}"' in response.content.decode()
-    assert b'<option value="contacted" selected>' in response.content
+    row = response.content.decode()
+    assert f'id="lead-{lead.pk}"' in row
+    assert "Status of Tan Wei Ling: Contacted. Change it" in row
     with schema_context(acme.schema_name):
         assert Lead.objects.get(pk=lead.pk).status == "contacted"
         event = Event.objects.get(event_type="lead.status_changed")
@@ -259,8 +260,47 @@ def test_inline_assignment(acme, member, admin):
         HTTP_HX_REQUEST="true",
     )
     assert response.status_code == 200
-    assert f'<option value="{admin.pk}" selected>'.encode() in response.content
+    assert f"Assignee of Person 0000: {admin.name}. Change it" in response.content.decode()
     assert in_schema(acme, lambda: Lead.objects.get(pk=lead.pk).assigned_to_id) == admin.pk
+
+
+def test_a_rows_status_opens_its_editor_in_place(acme, member):
+    """Clicking the status asks for a small form (HTMX); without JavaScript the same link is the
+    lead's status page."""
+    lead = make_lead(acme, name="Tan Wei Ling", status="contacted")
+    client = client_for(acme, member)
+    editor = client.get(f"/leads/{lead.pk}/status/", HTTP_HX_REQUEST="true").content.decode()
+    assert "<html" not in editor
+    assert '<option value="contacted" selected>' in editor
+    assert f'hx-post="/leads/{lead.pk}/status/"' in editor and 'hx-trigger="change"' in editor
+    page = client.get(f"/leads/{lead.pk}/status/").content.decode()
+    assert "<html" in page and "Change status" in page
+
+
+def test_a_rows_assignee_opens_its_editor_in_place(acme, member, admin):
+    lead = make_lead(acme, assigned_to=admin)
+    client = client_for(acme, member)
+    editor = client.get(f"/leads/{lead.pk}/assign/", HTTP_HX_REQUEST="true").content.decode()
+    assert f'<option value="{admin.pk}" selected>' in editor
+    assert "<html" not in editor
+    page = client.get(f"/leads/{lead.pk}/assign/").content.decode()
+    assert "<html" in page and f'<option value="{admin.pk}" selected>' in page
+    assert client.post(f"/leads/{lead.pk}/assign/", {"assigned_to": ""}).status_code == 302
+    assert in_schema(acme, lambda: Lead.objects.get(pk=lead.pk).assigned_to_id) is None
+
+
+def test_an_assignee_who_left_stays_in_the_editor(acme, member, outsider):
+    lead = make_lead(acme, assigned_to=outsider)
+    editor = client_for(acme, member).get(f"/leads/{lead.pk}/assign/", HTTP_HX_REQUEST="true")
+    assert f'<option value="{outsider.pk}" selected>' in editor.content.decode()
+    assert "(left)" in editor.content.decode()
+
+
+def test_a_viewer_gets_no_editor(acme, viewer):
+    lead = make_lead(acme)
+    client = client_for(acme, viewer)
+    assert client.get(f"/leads/{lead.pk}/status/", HTTP_HX_REQUEST="true").status_code == 403
+    assert client.get(f"/leads/{lead.pk}/assign/").status_code == 403
 
 
 def test_cannot_assign_to_an_outsider(acme, member, outsider):

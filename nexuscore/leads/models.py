@@ -11,6 +11,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.db.models.functions import Concat, Upper
+from django.urls import reverse
 from django.utils import timezone
 
 
@@ -197,7 +198,8 @@ class Lead(models.Model):
         return f"{self.name} <{self.email}>" if self.email else self.name
 
     def get_absolute_url(self):
-        return f"/leads/{self.pk}/"
+        # Lead pages are on organisation hosts: their URLconf, whatever host asks.
+        return reverse("leads:detail", args=[self.pk], urlconf=settings.ROOT_URLCONF)
 
     @property
     def is_closed(self) -> bool:
@@ -330,7 +332,7 @@ class LeadImport(models.Model):
         return self.original_name
 
     def get_absolute_url(self):
-        return f"/leads/import/{self.pk}/"
+        return reverse("leads:import_progress", args=[self.pk], urlconf=settings.ROOT_URLCONF)
 
     @property
     def percent(self) -> int:

@@ -16,13 +16,10 @@ from django.db import connection
 from django.db.models import DateTimeField, ExpressionWrapper, F, Value
 from django.db.models.functions import Concat
 from django.http import FileResponse, Http404, StreamingHttpResponse
-from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
-from django.utils.html import escape, format_html
-from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseClientRedirect
@@ -125,113 +122,53 @@ class LeadPaginator(Paginator):
 # --- Rows --------------------------------------------------------------------------------------
 
 
-def _options(choices, selected) -> str:
-    return "".join(
-        f'<option value="{escape(value)}"{" selected" if value == selected else ""}>'
-        f"{escape(label)}</option>"
-        for value, label in choices
-    )
-
-
-INLINE_FORM = (
-    '<form method="post" action="/leads/{key}/{action}/" hx-post="/leads/{key}/{action}/" '
-    'hx-trigger="change" hx-target="#lead-{key}" hx-swap="outerHTML" hx-push-url="false">'
-    '{csrf}<input type="hidden" name="inline" value="1">'
-    '<select name="{field}" aria-label="{label} of {name}">{options}</select>'
-    '<noscript><button type="submit" class="btn btn-sm btn-secondary">Save</button></noscript>'
-    "</form>"
-)
-
-
-def _inline_forms(lead, csrf_input):
-    """The row's status and assignee forms: they change on select (HTMX) or with a Save button
-    (without JavaScript). Built here because the same markup with template tags in every row
-    doubled the time of the page."""
-    common = {"key": lead.key, "csrf": csrf_input, "name": lead.name}
-    lead.status_form = format_html(
-        INLINE_FORM, action="status", field="status", label="Status",
-        options=lead.status_options, **common,
-    )  # fmt: skip
-    lead.assignee_form = format_html(
-        INLINE_FORM, action="assign", field="assigned_to", label="Assignee",
-        options=lead.assignee_options, **common,
-    )  # fmt: skip
-
-
-def _prepare_rows(leads, members, zone=None, csrf_input=""):
-    """Give each lead what its row shows, ready to print: its id as text, the <option> lists of
-    the inline status and assignee selects, and its dates in the organisation's time.
-
-    Each distinct option list is built once per page: template loops, filters and tags in every
-    row would cost more than the rest of the page.
-    """
-    zone = zone or timezone.get_current_timezone()
+def _prepare_rows(leads):
+    """Give each lead what its row shows, ready to print: its addresses, its assignee's name and
+    its dates in the organisation's time. A row shows the status and assignee as text; clicking
+    one asks for its editor (a small HTMX request, or the plain page without JavaScript), so the
+    list carries no <select> with every option in every row."""
     now = timezone.now()
-    status_options = {
-        value: mark_safe(_options(Lead.Status.choices, value)) for value in Lead.Status.values
-    }
-    member_choices = [("", "Nobody")] + [
-        (str(user.pk), user.name or user.email) for user in members
-    ]
-    assignee_options = {}
     for lead in leads:
-        key = str(lead.assigned_to_id) if lead.assigned_to_id else ""
-        if key not in assignee_options:
-            choices = member_choices
-            if key and all(value != key for value, _ in member_choices):
-                # Assigned to someone who has since left the organisation.
-                former = lead.assigned_to
-                choices = [*member_choices, (key, f"{former.name or former.email} (left)")]
-            assignee_options[key] = mark_safe(_options(choices, key))
-        lead.status_options = status_options[lead.status]
-        lead.assignee_options = assignee_options[key]
         lead.key = str(lead.pk)
+        lead.url = reverse("leads:detail", args=[lead.pk])
+        lead.status_url = reverse("leads:status", args=[lead.pk])
+        lead.assign_url = reverse("leads:assign", args=[lead.pk])
         lead.assignee_name = (
             (lead.assigned_to.name or lead.assigned_to.email) if lead.assigned_to_id else ""
         )
-        created = lead.created_at.astimezone(zone)
+        created = timezone.localtime(lead.created_at)
         lead.created_iso = created.isoformat()
         lead.created_label = f"{created.day} {created:%b %Y}"
         lead.follow_up_label = lead.follow_up_iso = ""
         lead.overdue = False
         if lead.next_follow_up:
-            follow_up = lead.next_follow_up.astimezone(zone)
+            follow_up = timezone.localtime(lead.next_follow_up)
             lead.follow_up_iso = follow_up.isoformat()
             lead.follow_up_label = f"{follow_up.day} {follow_up:%b, %H:%M}"
             lead.overdue = lead.next_follow_up <= now and not lead.is_closed
-        if csrf_input:
-            _inline_forms(lead, csrf_input)
     return leads
 
 
-def _select_options(form, members, sort) -> dict:
-    """The <option>s of the filter and bulk-action selects, built once here for the same reason
-    as the rows' (see _prepare_rows); each filter keeps the value of the request selected."""
-    options = {
-        name: mark_safe(_options(form.fields[name].choices, form[name].value()))
-        for name in ("status", "source", "assigned", "due")
-    }
-    options["sort"] = mark_safe(_options(form.fields["sort"].choices, sort))
-    options["bulk_status"] = mark_safe(_options([("", "Choose…"), *Lead.Status.choices], None))
-    member_choices = [(str(user.pk), user.name or user.email) for user in members]
-    options["bulk_assignee"] = mark_safe(_options([("", "Nobody"), *member_choices], None))
-    return options
-
-
-def _csrf_input(request):
-    """The CSRF field once per page, for every row's forms (the tag in each row costs more)."""
-    return format_html(
-        '<input type="hidden" name="csrfmiddlewaretoken" value="{}">', get_token(request)
-    )
+def _assignee_choices(members, lead=None) -> list[tuple[str, str]]:
+    """Who a lead can be given to: nobody, or a member; with its current assignee kept when they
+    have since left the organisation."""
+    choices = [("", "Nobody")] + [(str(user.pk), user.name or user.email) for user in members]
+    if lead is not None and lead.assigned_to_id:
+        key = str(lead.assigned_to_id)
+        if all(value != key for value, _ in choices):
+            former = lead.assigned_to
+            choices.append((key, f"{former.name or former.email} (left)"))
+    return choices
 
 
 def _row_response(request, lead):
     lead = _get_lead_for_member(request, lead.pk)
-    _prepare_rows([lead], list(member_queryset(request.tenant)), csrf_input=_csrf_input(request))
+    _prepare_rows([lead])
     context = {"lead": lead, **_can(request)}
     return render(request, "app/leads/list.html#row", context)
 
 
+FILTER_SELECTS = ("status", "source", "assigned", "due")
 LIST_COLUMNS = (
     "id", "name", "email", "phone", "company", "status", "source", "next_follow_up",
     "created_at", "assigned_to", "assigned_to__name", "assigned_to__email",
@@ -262,13 +199,18 @@ def lead_list(request):
         searching=bool(form.cleaned_data.get("q")),
     )
     page = paginator.get_page(request.GET.get("page"))
-    _prepare_rows(page.object_list, members, csrf_input=_csrf_input(request))
+    _prepare_rows(page.object_list)
     sort = form.cleaned_data.get("sort") or "-created"
     context = {
         "form": form,
         "page": page,
         "leads": page.object_list,
-        "options": _select_options(form, members, sort),
+        # The filters' values as the request gave them, for the selects to mark.
+        "chosen": {
+            name: form[name].value() or "" for name in ("status", "source", "assigned", "due")
+        },
+        "status_choices": Lead.Status.choices,
+        "member_choices": _assignee_choices(members)[1:],
         "filtered": any(request.GET.get(name) for name in form.fields if name != "sort"),
         "sort": sort,
         "query_string": request.GET.urlencode(),
@@ -488,6 +430,10 @@ def lead_status(request, pk):
     comes here to ask for one."""
     lead = _get_lead_for_member(request, pk)
     if request.method == "GET":
+        if is_partial(request):  # the list's status cell, clicked: its editor
+            _prepare_rows([lead])
+            context = {"lead": lead, "status_choices": Lead.Status.choices}
+            return render(request, "app/leads/list.html#status_editor", context)
         initial = {"status": request.GET.get("status") or lead.status}
         form = StatusForm(initial={**initial, "lost_reason": lead.lost_reason})
         return render(request, "app/leads/status.html", {"lead": lead, "form": form})
@@ -511,10 +457,16 @@ def lead_status(request, pk):
     return redirect(lead)
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @require_permission("leads.manage")
 def lead_assign(request, pk):
     lead = _get_lead_for_member(request, pk)
+    if request.method == "GET":
+        _prepare_rows([lead])
+        choices = _assignee_choices(member_queryset(request.tenant), lead)
+        context = {"lead": lead, "assignee_choices": choices}
+        template = "app/leads/list.html#assignee_editor" if is_partial(request) else None
+        return render(request, template or "app/leads/assign.html", context)
     form = AssignForm(request.POST, tenant=request.tenant)
     if not form.is_valid():
         messages.error(request, "Choose someone from your organisation.")
