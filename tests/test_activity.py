@@ -159,7 +159,7 @@ def test_pages_of_fifty_keep_the_filters(acme, owner):
     client = client_for(acme, owner)
     first = client.get("/activity/?type=lead.created")
     assert b"Page 1 of 2" in first.content
-    assert b"/activity/?type=lead.created&amp;page=2" in first.content
+    assert b'href="?type=lead.created&amp;page=2"' in first.content
     second = client.get("/activity/?type=lead.created&page=2")
     assert b"Page 2 of 2" in second.content
     assert second.content.count(b"<code") == 5

@@ -245,7 +245,7 @@ def test_bad_or_taken_uens_are_refused(owner, acme, uen, message):
 
 @pytest.mark.parametrize(
     ("gst_number", "message"),
-    [("", "Enter the GST registration number"), ("GST123", "your UEN or an IRAS number")],
+    [("", "Enter your GST registration number"), ("GST123", "your UEN or an IRAS number")],
 )
 def test_gst_registered_needs_a_valid_number(owner, gst_number, message):
     response = client_for(None, owner).post(

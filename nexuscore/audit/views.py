@@ -9,7 +9,6 @@ from datetime import datetime, time, timedelta
 
 from django.contrib.auth import get_user_model
 from django.core.paginator import Paginator
-from django.utils.http import urlencode
 from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 
@@ -137,12 +136,10 @@ def activity(request):
     for event in page.object_list:
         event.words = event_words(event.event_type)
         event.summary = summarise(event)
-    query = urlencode({name: str(value) for name, value in filters.items()})  # dates as ISO
     context = {
         "form": form,
         "page": page,
         "filtered": bool(filters),
-        "query": query,
         "zone": zone,
     }
     return render_page(request, "app/activity.html", context, partial="events")

@@ -8,7 +8,8 @@ from django import forms
 from django.utils.text import slugify
 
 from nexuscore.billing.models import Plan
-from nexuscore.lib.singapore import gst_number_problem, normalise_identifier, uen_problem
+from nexuscore.lib.singapore import normalise_identifier, uen_problem
+from tenants.forms import OrganisationDetailsForm
 from tenants.models import Tenant, slug_problem
 from tenants.provisioning import slug_taken
 
@@ -108,42 +109,16 @@ class PlanChoiceField(forms.ModelChoiceField):
         return f"{plan.name}, {plan.get_billing_period_display().lower()}"
 
 
-class OrganisationForm(forms.Form):
-    """A new organisation: its name, subdomain, UEN, GST registration, billing email and plan."""
+class OrganisationForm(OrganisationDetailsForm):
+    """A new organisation: its details (OrganisationDetailsForm; UEN and billing email required
+    here), its subdomain and the plan to try."""
 
-    name = forms.CharField(
-        label="Organisation name",
-        max_length=255,
-        error_messages={"required": "Enter your organisation's name."},
-        help_text="As your customers know it, for example Lim Brothers Engineering Pte. Ltd.",
-        widget=forms.TextInput(attrs={"autocomplete": "organization"}),
-    )
+    uen_taken = UEN_TAKEN
+
     slug = forms.CharField(
         label="Subdomain",
         max_length=100,
         error_messages={"required": "Choose a subdomain: your organisation's own address."},
-    )
-    uen = forms.CharField(
-        label="UEN",
-        max_length=50,
-        error_messages={"required": "Enter your organisation's UEN."},
-        help_text="The Unique Entity Number ACRA gave your organisation, for example 201912345R.",
-    )
-    is_gst_registered = forms.BooleanField(label="GST registered", required=False)
-    gst_number = forms.CharField(
-        label="GST registration number",
-        max_length=50,
-        required=False,
-        help_text="Needed if GST registered: your UEN or the M number IRAS gave you.",
-    )
-    billing_email = forms.EmailField(
-        label="Billing email",
-        max_length=254,
-        error_messages={
-            "required": "Enter the email address tax invoices should go to.",
-            "invalid": "Enter an email address like accounts@yourcompany.sg.",
-        },
-        help_text="Where tax invoices and receipts go.",
     )
     plan = PlanChoiceField(
         label="Plan",
@@ -156,16 +131,13 @@ class OrganisationForm(forms.Form):
             "invalid_choice": "Choose one of the plans listed.",
         },
     )
+    field_order = ["name", "slug", "uen", "is_gst_registered", "gst_number", "billing_email"]
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
+        self.fields["uen"].required = True
+        self.fields["billing_email"].required = True
         self.fields["billing_email"].initial = user.email
-
-    def clean_name(self):
-        name = " ".join(self.cleaned_data["name"].split())
-        if not name:
-            raise forms.ValidationError("Enter your organisation's name.")
-        return name
 
     def clean_slug(self):
         check = check_slug(self.cleaned_data["slug"])
@@ -173,32 +145,8 @@ class OrganisationForm(forms.Form):
             raise forms.ValidationError(check.problem)
         return check.slug
 
-    def clean_uen(self):
-        uen = self.cleaned_data["uen"]
-        problem = uen_check_problem(uen)
-        if problem:
-            raise forms.ValidationError(problem)
-        return normalise_identifier(uen)
-
-    def clean(self):
-        cleaned = super().clean()
-        if not cleaned.get("is_gst_registered"):
-            # A number typed before unticking the box means nothing; keep the record consistent.
-            cleaned["gst_number"] = ""
-            return cleaned
-        if "gst_number" in self.errors:
-            return cleaned
-        gst_number = cleaned.get("gst_number", "")
-        problem = gst_number_problem(gst_number)
-        if problem:
-            self.add_error("gst_number", problem)
-        else:
-            cleaned["gst_number"] = normalise_identifier(gst_number)
-        return cleaned
-
     def organisation_details(self) -> dict:
         """The Tenant fields provision_tenant() takes beside name, slug, owner and plan."""
-        return {
-            key: self.cleaned_data[key]
-            for key in ("uen", "is_gst_registered", "gst_number", "billing_email")
-        }
+        details = self.details()
+        del details["name"]
+        return details

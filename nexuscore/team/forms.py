@@ -5,12 +5,8 @@ import zoneinfo
 
 from django import forms
 
-from nexuscore.lib.singapore import (
-    gst_number_problem,
-    normalise_identifier,
-    uen_problem,
-)
 from nexuscore.team.actions import INVITABLE_ROLES, invitation_state, open_invitations
+from tenants.forms import OrganisationDetailsForm
 from tenants.models import Membership, Tenant
 
 Role = Membership.Role
@@ -115,37 +111,18 @@ POSTAL_CODE = re.compile(r"^[0-9]{6}$")
 PHONE = re.compile(r"^\+?[0-9]{8,15}$")
 
 
-class OrganisationSettingsForm(forms.Form):
-    """The organisation's profile, tax details, billing contact, time zone and sign-in rule.
+class OrganisationSettingsForm(OrganisationDetailsForm):
+    """The organisation's details (OrganisationDetailsForm), its billing contact and address,
+    time zone and sign-in rule.
 
     `changes()` gives the cleaned values as Tenant fields, for actions.update_settings().
     """
 
-    name = forms.CharField(
-        label="Organisation name",
-        max_length=255,
-        error_messages={"required": "Enter your organisation's name."},
+    uen_taken = (
+        "Another organisation on NexusCore is registered with this UEN. Check it against "
+        "your ACRA record; if it is yours, contact us."
     )
-    uen = forms.CharField(
-        label="UEN",
-        max_length=20,
-        required=False,
-        help_text="Your Unique Entity Number from ACRA, for example 201912345R.",
-    )
-    is_gst_registered = forms.BooleanField(label="Registered for GST", required=False)
-    gst_number = forms.CharField(
-        label="GST registration number",
-        max_length=20,
-        required=False,
-        help_text="Your UEN, or the M number IRAS gave you (for example M90364567L). Needed when "
-        "you are registered for GST.",
-    )
-    billing_email = forms.EmailField(
-        label="Billing email",
-        required=False,
-        help_text="Invoices and receipts go here.",
-        error_messages={"invalid": "Enter a whole email address, like accounts@company.sg."},
-    )
+
     billing_phone = forms.CharField(label="Billing phone", max_length=20, required=False)
     street = forms.CharField(label="Street address", max_length=200, required=False)
     unit = forms.CharField(
@@ -169,8 +146,7 @@ class OrganisationSettingsForm(forms.Form):
     )
 
     def __init__(self, *args, tenant: Tenant, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.tenant = tenant
+        super().__init__(*args, tenant=tenant, **kwargs)
         self.fields["timezone"].choices = timezone_choices()
 
     @staticmethod
@@ -189,37 +165,6 @@ class OrganisationSettingsForm(forms.Form):
             "timezone": tenant.timezone or "Asia/Singapore",
             "requires_two_factor": tenant.requires_two_factor,
         }
-
-    def clean_name(self):
-        name = " ".join(self.cleaned_data["name"].split())
-        if not name:
-            raise forms.ValidationError("Enter your organisation's name.")
-        return name
-
-    def clean_uen(self):
-        uen = normalise_identifier(self.cleaned_data["uen"])
-        if not uen:
-            return None
-        problem = uen_problem(uen)
-        if problem:
-            raise forms.ValidationError(problem)
-        if Tenant.objects.filter(uen=uen).exclude(pk=self.tenant.pk).exists():
-            raise forms.ValidationError(
-                "Another organisation on NexusCore is registered with this UEN. Check it against "
-                "your ACRA record; if it is yours, contact us."
-            )
-        return uen
-
-    def clean_gst_number(self):
-        number = normalise_identifier(self.cleaned_data["gst_number"])
-        if number:
-            problem = gst_number_problem(number)
-            if problem:
-                raise forms.ValidationError(problem)
-        return number
-
-    def clean_billing_email(self):
-        return self.cleaned_data["billing_email"].strip().lower()
 
     def clean_billing_phone(self):
         phone = " ".join(self.cleaned_data["billing_phone"].split())
@@ -241,29 +186,12 @@ class OrganisationSettingsForm(forms.Form):
             raise forms.ValidationError("A Singapore postal code has 6 digits, like 048616.")
         return code
 
-    def clean(self):
-        cleaned = super().clean()
-        if cleaned.get("is_gst_registered") and "gst_number" in cleaned:
-            if not cleaned["gst_number"]:
-                self.add_error(
-                    "gst_number",
-                    "Enter your GST registration number, or untick “Registered for GST”.",
-                )
-        elif "gst_number" in cleaned:
-            # Not registered: a number kept from before would end up on invoices.
-            cleaned["gst_number"] = ""
-        return cleaned
-
     def changes(self) -> dict:
         data = self.cleaned_data
         address_parts = {key: data[key] for key in ("street", "unit", "postal_code")}
         address = {**address_parts, "country": "SG"} if any(address_parts.values()) else {}
         return {
-            "name": data["name"],
-            "uen": data["uen"],
-            "is_gst_registered": data["is_gst_registered"],
-            "gst_number": data["gst_number"],
-            "billing_email": data["billing_email"],
+            **self.details(),
             "billing_phone": data["billing_phone"],
             "billing_address": address,
             "timezone": data["timezone"],
