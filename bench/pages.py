@@ -2,6 +2,7 @@
 
     python -m bench.pages              # a throw-away database with the demo and 100,000 acme leads
     python -m bench.pages --profile /leads/   # and a cProfile of that page, top functions
+    BENCH_PAGES_KEEP=1 python -m bench.pages  # keep the database for the next run
 
 For each main page of an organisation's host, signed in as acme's owner through the sign-in form
 (the session is the one a browser gets): the median time of REPEAT requests through Django's test
@@ -140,12 +141,19 @@ def main() -> int:
             connection.execute(statement)
 
     drop = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(BENCH_DATABASE))
-    if not os.environ.get("BENCH_PAGES_KEEP"):
+    # BENCH_PAGES_KEEP=1: build the database once and keep it, for profiling again and again.
+    keep = bool(os.environ.get("BENCH_PAGES_KEEP"))
+    with psycopg.connect(server, autocommit=True) as connection:
+        exists = connection.execute(
+            "SELECT 1 FROM pg_database WHERE datname = %s", [BENCH_DATABASE]
+        ).fetchone()
+    build = not (keep and exists)
+    if build:
         execute(drop)
         execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(BENCH_DATABASE)))
     env = bench_environment(url)
     try:
-        if not os.environ.get("BENCH_PAGES_KEEP"):
+        if build:
             run_step("migrating", ["manage.py", "migrate_tenants", "-v", "0"], env)
             run_step("loading the demo organisations", ["manage.py", "seed_demo"], env)
             run_step("adding 100,000 leads to acme", ["-m", "bench.leads", "seed"], env)
@@ -155,7 +163,7 @@ def main() -> int:
         command = [sys.executable, "-m", "bench.pages", "run", *extra]
         subprocess.run(command, env=floor_env, cwd=database.BASE_DIR, check=True)
     finally:
-        if not os.environ.get("BENCH_PAGES_KEEP"):
+        if not keep:
             execute(drop)
     return 0
 
