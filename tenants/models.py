@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from django.conf import settings as conf
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.urls import reverse
 from django.utils import timezone
 from django_tenants.models import DomainMixin, TenantMixin
 
@@ -178,6 +179,10 @@ class Tenant(TenantMixin):
         """An absolute address on the organisation's host where there is no request (emails,
         tasks): SITE_URL's scheme and port with the organisation's host."""
         return organisation_url(self.schema_name, path)
+
+    def url_for(self, name: str, *args) -> str:
+        """absolute_url() of the organisation host's URL called `name` (as reverse() takes it)."""
+        return self.absolute_url(reverse(name, args=args, urlconf=conf.ROOT_URLCONF))
 
 
 class Domain(DomainMixin):

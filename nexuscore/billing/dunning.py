@@ -37,7 +37,7 @@ def _email_owner(tenant, template: str, subject: str, context: dict, *, dedupe_k
     context = {
         "tenant": tenant,
         "owner": tenant.owner,
-        "billing_url": tenant.absolute_url("/billing/"),
+        "billing_url": tenant.url_for("billing"),
         "grace_days": settings.BILLING_GRACE_DAYS,
         **context,
     }

@@ -20,6 +20,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from nexuscore.billing import stripe_api
@@ -140,15 +141,15 @@ def checkout(request):
             url = stripe_api.create_checkout_session(
                 subscription,
                 plan,
-                success_url=request.build_absolute_uri("/billing/?checkout=done"),
-                cancel_url=request.build_absolute_uri("/billing/?checkout=cancelled"),
+                success_url=request.build_absolute_uri(reverse("billing") + "?checkout=done"),
+                cancel_url=request.build_absolute_uri(reverse("billing") + "?checkout=cancelled"),
                 idempotency_key=key,
             )
         except stripe_api.BillingUnavailable as error:
             return _unavailable(request, error)
         return redirect(url)
 
-    return run_once(request, key, {"plan": plan.sku}, start_checkout, back_url="/billing/")
+    return run_once(request, key, {"plan": plan.sku}, start_checkout, back_url=reverse("billing"))
 
 
 @require_POST
@@ -164,7 +165,7 @@ def portal(request):
     try:
         url = stripe_api.create_portal_session(
             subscription,
-            return_url=request.build_absolute_uri("/billing/"),
+            return_url=request.build_absolute_uri(reverse("billing")),
             idempotency_key=_idempotency_key(request),
         )
     except stripe_api.BillingUnavailable as error:

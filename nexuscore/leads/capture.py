@@ -69,7 +69,7 @@ def _tell_owner_form_refused(tenant, capture: CaptureForm) -> None:
     )
     if not first or tenant.owner is None:
         return
-    context = {"tenant": tenant, "usage_url": tenant.absolute_url("/usage/")}
+    context = {"tenant": tenant, "usage_url": tenant.url_for("usage")}
     send_mail(
         subject=f"{tenant.name}'s website form is turning leads away",
         message=render_to_string("emails/lead_capture_refused.txt", context),

@@ -75,7 +75,7 @@ def send_follow_up_digests_for(tenant, now=None) -> int:
             "person": person,
             "tenant": tenant,
             "leads": leads,
-            "leads_url": tenant.absolute_url("/leads/?assigned=me&due=today"),
+            "leads_url": tenant.url_for("leads:list") + "?assigned=me&due=today",
         }
         try:
             with transaction.atomic():

@@ -581,7 +581,7 @@ def website_form(request):
             )
             messages.success(request, "Website form saved.")
             return redirect("leads:website_form")
-    capture_url = tenant_url(request, request.tenant, f"/f/{capture.slug}/")
+    capture_url = tenant_url(request, request.tenant, reverse("capture", args=[capture.slug]))
     context = {
         "capture": capture,
         "capture_url": capture_url,

@@ -116,7 +116,7 @@ def _send_mail(kind, subscription, owner, now):
         "time_zone": tenant.zone.key,
         "days_left": days_left(subscription, now),
         "has_ended": subscription.trial_end <= now,
-        "choose_plan_url": tenant.absolute_url("/billing/"),
+        "choose_plan_url": tenant.url_for("billing"),
         "open_url": f"{settings.SITE_URL}/accounts/organisations/{tenant.schema_name}/open/",
     }
     subject = " ".join(render_to_string(f"emails/trial_{kind}_subject.txt", context).split())

@@ -122,7 +122,7 @@ def file_request(*, email: str, request_type: str, details: str = "", correction
     token = request.new_token()
     request.save(force_insert=True)
     tenant = current_organisation()
-    link = tenant.absolute_url(f"/privacy/request/{token}/")
+    link = tenant.url_for("privacy:request_status", token)
     _tell_person(
         request,
         f"Confirm your privacy request to {organisation_name(tenant)}",
@@ -251,7 +251,7 @@ def export_ready(request: DSARRequest, tenant, *, counts: dict) -> None:
     request.metadata = {**request.metadata, "exported": counts}
     request.save(update_fields=["progress", "export_file", "export_expires_at", "metadata"])
     _complete(request)
-    link = tenant.absolute_url(f"/privacy/download/{download_token(request)}/")
+    link = tenant.url_for("privacy:download", download_token(request))
     _tell_person(
         request,
         f"Your data from {organisation_name(tenant)} is ready to download",

@@ -11,9 +11,11 @@ follow-up, so no one is prompted to contact them again. `email_lead()` is how an
 is sent: it refuses once consent is withdrawn and adds the withdrawal link.
 """
 
+from django.conf import settings
 from django.core import signing
 from django.core.mail import send_mail
 from django.db import connection, transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from nexuscore.audit.models import record_event
@@ -40,9 +42,9 @@ def read_withdrawal_token(token: str) -> str | None:
 
 def withdrawal_link(email: str, schema_name: str | None = None) -> str:
     schema_name = schema_name or connection.schema_name
-    return organisation_url(
-        schema_name, f"/privacy/withdraw/{withdrawal_token(email, schema_name)}/"
-    )
+    token = withdrawal_token(email, schema_name)
+    path = reverse("privacy:withdraw", args=[token], urlconf=settings.ROOT_URLCONF)
+    return organisation_url(schema_name, path)
 
 
 def withdraw_consent(email: str, *, actor=None, via: str) -> int:

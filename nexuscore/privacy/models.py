@@ -16,6 +16,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import models
+from django.urls import reverse
 from django.utils import timezone
 
 DEADLINE_DAYS = 30  # the seed's DSAR_SLA_HOURS (720) in days
@@ -132,7 +133,7 @@ class DSARRequest(models.Model):
 
     def get_absolute_url(self):
         """The page in the organisation's privacy inbox."""
-        return f"/privacy/requests/{self.pk}/"
+        return reverse("privacy:detail", args=[self.pk], urlconf=settings.ROOT_URLCONF)
 
     def new_token(self) -> str:
         """Give the request a fresh link token; returns the token (only its hash is kept)."""

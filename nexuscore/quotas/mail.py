@@ -12,7 +12,7 @@ def send_overage_notice(tenant, metric, total: int, limit: int, *, usage_record_
         "metric": metric,
         "total": total,
         "limit": limit,
-        "usage_url": tenant.absolute_url("/usage/"),
+        "usage_url": tenant.url_for("usage"),
     }
     queue_email(
         subject=f"{tenant.name} has gone past its plan's {metric.label.lower()}",

@@ -5,6 +5,7 @@ toasts) and plain POSTs with a redirect to /team/, so every action works without
 The rules themselves live in actions.py.
 """
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ValidationError
@@ -252,7 +253,9 @@ def leave_organisation(request):
     except team.TeamError as error:
         messages.error(request, str(error))
         return _after_team_action(request)
-    destination = public_url(request, "/accounts/organisations/")
+    destination = public_url(
+        request, reverse("organisations", urlconf=settings.PUBLIC_SCHEMA_URLCONF)
+    )
     if is_partial(request):
         return HttpResponseClientRedirect(destination)
     return redirect(destination)
