@@ -3,7 +3,6 @@ rows and the report, odd encodings, the plan's limit, 10,000 rows, and who may i
 
 import csv
 import io
-import time
 from datetime import timedelta
 
 import pytest
@@ -183,12 +182,9 @@ def test_ten_thousand_rows(acme, owner):
         f"Person {n},person{n}@example.sg,9{n % 10_000_000:07d},Company {n % 50}\n"
         for n in range(10_000)
     )
-    started = time.monotonic()
     lead_import, _ = run(acme, owner, f"Name,Email,Phone,Company\n{rows}".encode())
-    elapsed = time.monotonic() - started
     assert (lead_import.created, lead_import.rejected) == (10_000, 0)
-    assert in_schema(acme, Lead.objects.count) == 10_000
-    assert elapsed < 30  # the goal is under 10 s; CI machines vary
+    assert in_schema(acme, Lead.objects.count) == 10_000  # its time is make bench's business
 
 
 def test_running_the_task_again_imports_nothing_more(acme, owner):
