@@ -158,7 +158,8 @@ if not DATABASE_URL:
 DATABASES = {
     "default": dj_database_url.parse(
         DATABASE_URL,
-        engine="django_tenants.postgresql_backend",
+        # django-tenants' backend, sending SET search_path only when the schema changes.
+        engine="tenants.postgresql_backend",
         conn_max_age=int(os.environ.get("CONN_MAX_AGE", "600")),
         conn_health_checks=True,
     )
