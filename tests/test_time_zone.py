@@ -113,3 +113,9 @@ def test_a_task_enqueued_for_the_organisation_runs_in_its_zone(london):
     zone = run_in_schema(london.schema_name, "django.utils.timezone.get_current_timezone")
     assert zone == LONDON
     assert timezone.get_current_timezone() == ZoneInfo("Asia/Singapore")
+
+
+def test_the_settings_page_shows_the_organisations_zone_chosen(london, owner):
+    html = client_for(london, owner).get("/settings/").content.decode()
+    assert '<option value="Europe/London" selected>Europe/London</option>' in html
+    assert html.count(" selected>") >= 1 and 'Asia/Singapore" selected' not in html
