@@ -6,6 +6,7 @@ created afresh for every run, and dropped again at the end.
 """
 
 import os
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -51,3 +52,27 @@ def create_bench_database(url: str) -> str:
     drop_bench_database(url)
     _execute(url, sql.SQL("CREATE DATABASE {}").format(sql.Identifier(BENCH_DATABASE)))
     return with_database(url, BENCH_DATABASE)
+
+
+def exists(url: str, name: str) -> bool:
+    with psycopg.connect(url, autocommit=True) as connection:
+        found = connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
+        return found.fetchone() is not None
+
+
+@contextmanager
+def scratch_database(name: str, *, keep: bool = False):
+    """A database `name` beside the developer's, made afresh (or, with `keep`, reused when it is
+    there already); yields (its URL, whether it was made now). Dropped at the end whatever
+    happens, unless `keep`."""
+    server = server_url()
+    statement = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+    made = not (keep and exists(server, name))
+    if made:
+        _execute(server, statement)
+        _execute(server, sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    try:
+        yield with_database(server, name), made
+    finally:
+        if not keep:
+            _execute(server, statement)

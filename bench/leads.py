@@ -189,32 +189,18 @@ def report(env: dict) -> None:
 
 def main() -> int:
     """On its own: a throw-away database beside the developer's, dropped at the end."""
-    import psycopg
-    from psycopg import sql
-
     from bench import database
     from bench.__main__ import bench_environment, run_step
 
-    server = database.server_url()
-    url = database.with_database(server, BENCH_DATABASE)
-
-    def execute(statement):
-        with psycopg.connect(server, autocommit=True) as connection:
-            connection.execute(statement)
-
-    drop = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(BENCH_DATABASE))
-    execute(drop)
-    execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(BENCH_DATABASE)))
-    env = bench_environment(url)
-    try:
-        run_step("migrating", ["manage.py", "migrate_tenants", "-v", "0"], env)
-        run_step("loading the demo organisations", ["manage.py", "seed_demo"], env)
-        report(env)
-    except BenchFailure as failure:
-        progress(f"FAILED: {failure}")
-        return 1
-    finally:
-        execute(drop)
+    with database.scratch_database(BENCH_DATABASE) as (url, _):
+        env = bench_environment(url)
+        try:
+            run_step("migrating", ["manage.py", "migrate_tenants", "-v", "0"], env)
+            run_step("loading the demo organisations", ["manage.py", "seed_demo"], env)
+            report(env)
+        except BenchFailure as failure:
+            progress(f"FAILED: {failure}")
+            return 1
     return 0
 
 

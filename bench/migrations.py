@@ -27,9 +27,6 @@ import textwrap
 import time
 from pathlib import Path
 
-import psycopg
-from psycopg import sql
-
 from bench import database
 from bench.report import BenchFailure, metric, progress
 
@@ -192,19 +189,8 @@ def report() -> None:
     end whatever happens. Raises BenchFailure when a step fails."""
     from bench.__main__ import bench_environment
 
-    server = database.server_url()
-
-    def execute(statement):
-        with psycopg.connect(server, autocommit=True) as connection:
-            connection.execute(statement)
-
-    drop = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(BENCH_DATABASE))
-    execute(drop)
-    execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(BENCH_DATABASE)))
-    try:
-        measure(bench_environment(database.with_database(server, BENCH_DATABASE)))
-    finally:
-        execute(drop)
+    with database.scratch_database(BENCH_DATABASE) as (url, _):
+        measure(bench_environment(url))
 
 
 def main() -> int:

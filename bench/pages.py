@@ -126,34 +126,15 @@ def run(profile_path: str | None = None) -> None:
 
 
 def main() -> int:
-    import psycopg
-    from psycopg import sql
-
     from bench import database
     from bench.__main__ import bench_environment, run_step
 
     profile_path = sys.argv[sys.argv.index("--profile") + 1] if "--profile" in sys.argv else ""
-    server = database.server_url()
-    url = database.with_database(server, BENCH_DATABASE)
-
-    def execute(statement):
-        with psycopg.connect(server, autocommit=True) as connection:
-            connection.execute(statement)
-
-    drop = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(BENCH_DATABASE))
     # BENCH_PAGES_KEEP=1: build the database once and keep it, for profiling again and again.
     keep = bool(os.environ.get("BENCH_PAGES_KEEP"))
-    with psycopg.connect(server, autocommit=True) as connection:
-        exists = connection.execute(
-            "SELECT 1 FROM pg_database WHERE datname = %s", [BENCH_DATABASE]
-        ).fetchone()
-    build = not (keep and exists)
-    if build:
-        execute(drop)
-        execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(BENCH_DATABASE)))
-    env = bench_environment(url)
-    try:
-        if build:
+    with database.scratch_database(BENCH_DATABASE, keep=keep) as (url, made):
+        env = bench_environment(url)
+        if made:
             run_step("migrating", ["manage.py", "migrate_tenants", "-v", "0"], env)
             run_step("loading the demo organisations", ["manage.py", "seed_demo"], env)
             run_step("adding 100,000 leads to acme", ["-m", "bench.leads", "seed"], env)
@@ -162,9 +143,6 @@ def main() -> int:
         extra = ["--profile", profile_path] if profile_path else []
         command = [sys.executable, "-m", "bench.pages", "run", *extra]
         subprocess.run(command, env=floor_env, cwd=database.BASE_DIR, check=True)
-    finally:
-        if not keep:
-            execute(drop)
     return 0
 
 
