@@ -38,6 +38,8 @@ def bench_environment(database_url: str) -> dict[str, str]:
         "NEXUSCORE_BASE_DOMAIN": "localhost",
         "Q_SYNC": "0",
         "LOG_LEVEL": "WARNING",
+        # The bench's sign-ins name their own addresses (throughput.sign_in).
+        "TRUSTED_PROXY_COUNT": "1",
     }
 
 

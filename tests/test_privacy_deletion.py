@@ -123,6 +123,19 @@ def test_the_action_itself_refuses_the_approver(acme, owner, admin, ann):
         assert not Event.objects.filter(event_type="privacy.deletion_completed").exists()
 
 
+def test_a_deletion_confirmed_twice_at_once_runs_once(acme, owner, admin, ann, mailoutbox):
+    """Two pages opened before either confirmed: the second confirmation finds the row (locked
+    while the first ran) carried out already, and nothing runs or is sent twice."""
+    dsar = deletion_request("acme", approved_by=owner)
+    with schema_context("acme"):
+        first, second = (DSARRequest.objects.get(pk=dsar.pk) for _ in range(2))
+        actions.carry_out_deletion(first, actor=admin)
+        with pytest.raises(actions.NotAllowedNow, match="already been carried out"):
+            actions.carry_out_deletion(second, actor=admin)
+        assert Event.objects.filter(event_type="privacy.deletion_completed").count() == 1
+    assert len([m for m in mailoutbox if "has been deleted" in m.subject]) == 1
+
+
 @pytest.mark.parametrize("role", ["member", "viewer", "outsider"])
 def test_the_actions_refuse_people_outside_the_privacy_team(request, acme, owner, role):
     person = request.getfixturevalue(role)

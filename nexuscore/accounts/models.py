@@ -17,6 +17,10 @@ class UserManager(BaseUserManager):
         user.save(using=self._db)
         return user
 
+    def active_staff(self):
+        """NexusCore's own people who may work now: staff, not deactivated."""
+        return self.filter(is_staff=True, is_active=True)
+
     def create_superuser(self, email, password=None, name="", **extra_fields):
         extra_fields.setdefault("is_staff", True)
         extra_fields.setdefault("is_superuser", True)

@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 
 def staff_addresses() -> list[str]:
     """Every active staff member's address."""
-    staff = get_user_model().objects.filter(is_staff=True, is_active=True).exclude(email="")
+    staff = get_user_model().objects.active_staff().exclude(email="")
     return list(staff.order_by("email").values_list("email", flat=True))
 
 

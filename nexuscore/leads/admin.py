@@ -95,9 +95,7 @@ class LeadAdmin(StaffModelAdmin):
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "assigned_to":
-            kwargs["queryset"] = User.objects.filter(is_staff=True, is_active=True).order_by(
-                "email"
-            )
+            kwargs["queryset"] = User.objects.active_staff().order_by("email")
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def save_model(self, request, obj, form, change):

@@ -64,7 +64,7 @@ def privacy_team(tenant):
     """The people who work the organisation's privacy requests (a User queryset): those whose
     role has `privacy.manage` (owners and admins); for NexusCore itself, its active staff."""
     if tenant.is_public:
-        return User.objects.filter(is_staff=True, is_active=True)
+        return User.objects.active_staff()
     roles = [
         role
         for role, permissions in Membership.ROLE_PERMISSIONS.items()
@@ -316,6 +316,10 @@ def carry_out_deletion(request: DSARRequest, *, actor) -> dict:
     if actor.pk == request.deletion_approved_by_id:
         approver["same_person"] = True  # allowed: nobody else could take the second step
     with transaction.atomic():
+        # Two people confirming at the same moment: the second waits here, then finds it done.
+        current = DSARRequest.objects.select_for_update().only("status").get(pk=request.pk)
+        if current.status != DSARRequest.Status.APPROVED:
+            raise NotAllowedNow("This deletion has already been carried out.")
         counts = anonymise_leads(leads_of(request.email), emails=[request.email])
         earlier = DSARRequest.objects.filter(email__iexact=request.email).exclude(export_file="")
         for other in earlier:
