@@ -8,7 +8,7 @@ outside the repository. Defaults describe an organisation on the Growth plan, bi
 whose Stripe ids we have not recorded (tests pass the ids they need).
 
 tests/test_stripe_reference.py checks every builder against Stripe's own example objects
-wherever ../shared/fixtures/stripe/objects.json is present (as in CI).
+wherever Stripe's example objects lie beside the repository (as in CI).
 """
 
 import time
