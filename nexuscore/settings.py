@@ -69,7 +69,7 @@ SHARED_APPS = [
     "nexuscore.demo",
     "django.contrib.contenttypes",
     "django.contrib.auth",
-    "django.contrib.sessions",
+    "nexuscore.sessions",
     "django.contrib.messages",
     "nexuscore.apps.StaticFilesConfig",
     "nexuscore.admin.NexusCoreAdminConfig",
@@ -87,7 +87,7 @@ TENANT_APPS = [
     "django.contrib.contenttypes",
     # Sessions are stored per schema: a session made on one organisation's host does not
     # exist on another's, whatever cookie a browser presents.
-    "django.contrib.sessions",
+    "nexuscore.sessions",
     "nexuscore.audit",
     "nexuscore.leads",
     "nexuscore.privacy",
@@ -114,7 +114,7 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "nexuscore.sessions.middleware.SessionUserMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
@@ -182,7 +182,17 @@ CACHES = {
         # limits are counted across every host (nexuscore/lib/cache.py).
         "KEY_FUNCTION": "nexuscore.lib.cache.make_key",
         "REVERSE_KEY_FUNCTION": "nexuscore.lib.cache.reverse_key",
-    }
+    },
+    # Each process's own memory, for figures that may be a minute old and cost more to read
+    # from the database cache than to keep (the dashboard's). Never for anything that must be
+    # the same in every process at once: sessions, memberships, roles, limits.
+    "local": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "nexuscore-local",
+        "KEY_FUNCTION": "nexuscore.lib.cache.make_key",
+        "REVERSE_KEY_FUNCTION": "nexuscore.lib.cache.reverse_key",
+        "OPTIONS": {"MAX_ENTRIES": 5000},
+    },
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -191,8 +201,8 @@ CACHES = {
 # (nexuscore/accounts/backends.py); the public host uses the other two.
 AUTHENTICATION_BACKENDS = [
     "nexuscore.accounts.backends.OrganisationMembersBackend",
-    "django.contrib.auth.backends.ModelBackend",
-    "allauth.account.auth_backends.AuthenticationBackend",
+    "nexuscore.accounts.backends.PasswordBackend",
+    "nexuscore.accounts.backends.AccountBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -226,6 +236,7 @@ MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_ALLOW_UNVERIFIED_EMAIL = True
 MFA_TOTP_ISSUER = "NexusCore"
 
+SESSION_ENGINE = "nexuscore.sessions.store"  # the session row comes with its user
 SESSION_COOKIE_NAME = "nexuscore_session"
 SESSION_COOKIE_DOMAIN = None  # host-only: a cookie set on acme.<domain> stays there
 CSRF_COOKIE_DOMAIN = None

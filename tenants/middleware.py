@@ -16,7 +16,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from django_tenants.middleware.main import TenantMainMiddleware
 
-from tenants.models import Membership, Tenant
+from tenants.models import Membership, Tenant, memberships_of
 
 _hosts: dict[str, tuple[float, Tenant]] = {}
 _hosts_lock = threading.Lock()
@@ -48,7 +48,7 @@ def user_memberships(request) -> list[Membership]:
         user = getattr(request, "user", None)  # absent on pages answered before authentication
         memberships = []
         if user is not None and user.is_authenticated:
-            memberships = list(Membership.objects.of_user(user))
+            memberships = memberships_of(user)
         request._memberships = memberships
     return request._memberships
 

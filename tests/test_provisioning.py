@@ -25,7 +25,7 @@ def test_provisioning_makes_a_working_organisation(owner):
     tenant = provision_tenant(name="Initech", slug="initech", owner=owner, uen="197401143C")
 
     assert PooledSchema.objects.count() == pooled_before - 1  # a pooled schema was used
-    assert {"audit_event", "django_session", "django_migrations"} <= _tables("initech")
+    assert {"audit_event", "nexuscore_session", "django_migrations"} <= _tables("initech")
     assert Domain.objects.get(tenant=tenant).domain == "initech.localhost"
     assert Membership.objects.get(tenant=tenant, user=owner).role == "owner"
     assert Event.objects.filter(event_type="tenant.created", tenant=tenant).exists()

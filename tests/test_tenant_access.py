@@ -1,9 +1,9 @@
 """Who may see an organisation's pages: each role, anonymous, and people from elsewhere."""
 
 import pytest
-from django.contrib.sessions.models import Session
 from django_tenants.utils import schema_context
 
+from nexuscore.sessions.models import Session
 from tenants.models import Tenant
 from tests.conftest import client_for
 

@@ -11,12 +11,33 @@ aside for the usual backends.
 """
 
 from allauth.account.auth_backends import AuthenticationBackend
+from django.contrib.auth.backends import ModelBackend
 from django.core.exceptions import PermissionDenied
 
+from nexuscore.sessions.middleware import preloaded_user
 from tenants.models import Membership
 
 
-class OrganisationMembersBackend(AuthenticationBackend):
+class SessionUserMixin:
+    """Takes the user that came with the session's own query (nexuscore/sessions) instead of
+    reading it again; the same check of an active account follows either way."""
+
+    def get_user(self, user_id):
+        user = preloaded_user(user_id)
+        if user is None:
+            return super().get_user(user_id)
+        return user if self.user_can_authenticate(user) else None
+
+
+class PasswordBackend(SessionUserMixin, ModelBackend):
+    """Django's ModelBackend (the staff admin's sign-in)."""
+
+
+class AccountBackend(SessionUserMixin, AuthenticationBackend):
+    """allauth's backend (sign-in by email on the public host)."""
+
+
+class OrganisationMembersBackend(SessionUserMixin, AuthenticationBackend):
     def authenticate(self, request, **credentials):
         tenant = getattr(request, "tenant", None)
         if tenant is None or tenant.is_public:

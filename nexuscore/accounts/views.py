@@ -95,7 +95,7 @@ def receive_handover(request):
     if user is None:
         # The cookie stays: a link someone else sent must not end a hand-over in progress.
         return render(request, "account/handover_failed.html", status=400)
-    login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+    login(request, user, backend="nexuscore.accounts.backends.PasswordBackend")
     if lacks_required_two_factor(request):
         response = redirect_to_two_factor_setup(request)
     else:
