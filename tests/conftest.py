@@ -7,6 +7,7 @@ transaction that is rolled back, schemas included (PostgreSQL DDL is transaction
 import os
 
 import pytest
+from django.core.cache import caches
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.db import connection
@@ -42,6 +43,7 @@ def _start_in_the_public_schema():
     yield
     connection.set_schema_to_public()
     forget_hosts()
+    caches["local"].clear()  # the process's own cache outlives the rolled-back transaction too
 
 
 @pytest.fixture(scope="session")

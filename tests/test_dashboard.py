@@ -4,6 +4,8 @@ source with its table, follow-ups due, and the sections that were there before."
 from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
@@ -78,3 +80,23 @@ def test_dashboard_queries_do_not_grow(acme, owner, django_assert_max_num_querie
     client.get("/")
     with django_assert_max_num_queries(20):
         client.get("/")
+
+
+def test_figures_are_kept_in_the_process_for_each_organisation_apart(acme, globex, owner, outsider):
+    """The second visit reads the figures from the process's own memory (no aggregate over the
+    leads, no database cache), and another organisation never gets acme's."""
+    make_leads(acme, 3, status="qualified")
+    make_leads(globex, 1, status="won")
+    in_acme = client_for(acme, owner)
+    in_acme.get("/")
+    with CaptureQueriesContext(connection) as queries:
+        pipeline = {
+            stage["status"]: stage["count"] for stage in in_acme.get("/").context["pipeline"]
+        }
+    assert pipeline["qualified"] == 3
+    sql = " ".join(query["sql"] for query in queries.captured_queries)
+    assert "nexuscore_cache" not in sql
+    assert "FILTER (WHERE" not in sql  # lead_figures()' aggregate
+    context = client_for(globex, outsider).get("/").context
+    pipeline = {stage["status"]: stage["count"] for stage in context["pipeline"]}
+    assert pipeline == {**dict.fromkeys(pipeline, 0), "won": 1}

@@ -122,17 +122,26 @@ class LeadPaginator(Paginator):
 # --- Rows --------------------------------------------------------------------------------------
 
 
+_ANY_ID = uuid.UUID(int=0)
+
+
 def _prepare_rows(leads):
     """Give each lead what its row shows, ready to print: its addresses, its assignee's name and
     its dates in the organisation's time. A row shows the status and assignee as text; clicking
     one asks for its editor (a small HTMX request, or the plain page without JavaScript), so the
     list carries no <select> with every option in every row."""
     now = timezone.now()
+    # Each address reversed once per page, its lead's id put in by hand (reverse() per row was
+    # a tenth of the list's time).
+    detail, status, assign = (
+        reverse(name, args=[_ANY_ID]).split(str(_ANY_ID))
+        for name in ("leads:detail", "leads:status", "leads:assign")
+    )
     for lead in leads:
-        lead.key = str(lead.pk)
-        lead.url = reverse("leads:detail", args=[lead.pk])
-        lead.status_url = reverse("leads:status", args=[lead.pk])
-        lead.assign_url = reverse("leads:assign", args=[lead.pk])
+        lead.key = key = str(lead.pk)
+        lead.url = key.join(detail)
+        lead.status_url = key.join(status)
+        lead.assign_url = key.join(assign)
         lead.assignee_name = (
             (lead.assigned_to.name or lead.assigned_to.email) if lead.assigned_to_id else ""
         )
