@@ -33,6 +33,8 @@ class TenantMiddleware(TenantMainMiddleware):
         cached = _hosts.get(hostname)
         if cached is None or cached[0] < now:
             tenant = super().get_tenant(domain_model, hostname)
+            if tenant.trial_ends_at is not None:
+                tenant.trial_plan_name  # noqa: B018  (read now: the copies below carry it)
             with _hosts_lock:
                 _hosts[hostname] = (now + settings.TENANT_CACHE_SECONDS, tenant)
             cached = _hosts[hostname]

@@ -2,7 +2,7 @@
 
 import re
 import uuid
-from functools import cache
+from functools import cache, cached_property
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings as conf
@@ -159,8 +159,10 @@ class Tenant(TenantMixin):
         except (ZoneInfoNotFoundError, ValueError):
             return ZoneInfo(conf.TIME_ZONE)
 
+    @cached_property
     def trial_plan_name(self) -> str:
-        """The name of the plan the organisation is on (for the trial banner), in one query."""
+        """The name of the plan the organisation is on (for the trial banner), in one query;
+        read once for each host lookup that TenantMiddleware keeps, like the rest of the row."""
         return self.subscriptions.live().values_list("plan__name", flat=True).first() or ""
 
     def clean(self):

@@ -10,6 +10,7 @@ from django_tenants.utils import schema_context
 
 from nexuscore.audit.models import record_event
 from nexuscore.leads.models import Lead
+from nexuscore.lib.forms import options_html
 from tests.conftest import client_for, in_schema, make_lead
 
 LONDON = ZoneInfo("Europe/London")
@@ -119,3 +120,23 @@ def test_the_settings_page_shows_the_organisations_zone_chosen(london, owner):
     html = client_for(london, owner).get("/settings/").content.decode()
     assert '<option value="Europe/London" selected>Europe/London</option>' in html
     assert html.count(" selected>") >= 1 and 'Asia/Singapore" selected' not in html
+
+
+def test_a_zone_outside_the_list_stays_chosen_on_the_settings_page(acme, owner):
+    """An organisation's zone that the list leaves out (Etc/..., set before the list was
+    narrowed) is offered first and chosen, so saving the page unchanged keeps it."""
+    acme.timezone = "Etc/GMT-8"
+    acme.save(update_fields=["timezone"])
+    html = client_for(acme, owner).get("/settings/").content.decode()
+    assert '<option value="Etc/GMT-8" selected>Etc/GMT-8</option>' in html
+    assert html.count("selected>Etc/GMT-8<") == 1 and 'Asia/Singapore" selected' not in html
+
+
+def test_long_select_options_are_escaped_and_one_is_chosen():
+    choices = [("a", "Plain"), ('"><script>', "<b>bold</b> & co"), ("c", "C")]
+    html = options_html(choices, '"><script>')
+    assert "<script>" not in html and "<b>" not in html
+    assert (
+        '<option value="&quot;&gt;&lt;script&gt;" selected>&lt;b&gt;bold&lt;/b&gt; &amp; co' in html
+    )
+    assert html.count(" selected") == 1 and options_html(choices, "c").count(" selected") == 1

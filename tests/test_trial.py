@@ -9,7 +9,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from nexuscore.audit.models import Event
-from nexuscore.billing.models import Subscription
+from nexuscore.billing.models import Plan, Subscription
 from nexuscore.onboarding.tasks import send_trial_reminders
 from tenants.models import Tenant
 from tests.conftest import client_for
@@ -240,3 +240,16 @@ def test_each_organisation_is_reminded_on_its_own(acme, globex, mailoutbox, remi
     assert remind() == 2
     assert sorted(mail.to[0] for mail in mailoutbox) == ["owner@acme.test", "owner@globex.test"]
     assert "Starter" in next(m.body for m in mailoutbox if m.to == ["owner@globex.test"])
+
+
+def test_the_banner_shows_a_plan_changed_in_this_process_at_once(acme, owner):
+    """The plan's name is kept with the host (one query per host lookup, not per page); a
+    subscription changed in this process is seen on the next page."""
+    client = client_for(acme, owner)
+    first = client.get("/").content.decode()
+    subscription = acme.subscriptions.live().select_related("plan").first()
+    assert subscription is not None and f"Your trial of {subscription.plan.name}" in first
+    other = Plan.objects.exclude(pk=subscription.plan_id).filter(name__isnull=False).first()
+    subscription.plan = other
+    subscription.save()
+    assert f"Your trial of {other.name}" in client.get("/").content.decode()

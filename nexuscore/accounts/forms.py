@@ -1,10 +1,10 @@
 """Forms of the accounts app: the details added at sign-up, and the account page."""
 
 import re
-from functools import cache
-from zoneinfo import available_timezones
 
 from django import forms
+
+from nexuscore.lib.forms import zone_choices_with
 
 # The kinds of email a person may turn off (User.email_preferences), with what they are.
 EMAIL_PREFERENCES = {
@@ -46,17 +46,6 @@ def normalise_phone(value: str) -> str:
             "A Singapore number has 8 digits and starts with 3, 6, 8 or 9. " + PHONE_HELP
         )
     return f"+65 {digits[:4]} {digits[4:]}"
-
-
-@cache
-def timezone_choices() -> list[tuple[str, str]]:
-    """Time zones people live in (Area/City), readable, in alphabetical order."""
-    names = {
-        name
-        for name in available_timezones()
-        if "/" in name and not name.startswith(("Etc/", "SystemV/", "posix/", "right/"))
-    }
-    return [(name, name.replace("_", " ")) for name in sorted(names | {"UTC"})]
 
 
 class SignupDetailsForm(forms.Form):
@@ -119,10 +108,7 @@ class ProfileForm(forms.Form):
             **{kind: user.wants_email(kind) for kind in EMAIL_PREFERENCES},
         }
         super().__init__(*args, initial=initial, **kwargs)
-        choices = timezone_choices()
-        if user.timezone not in dict(choices):  # keep a zone set elsewhere selectable
-            choices = [(user.timezone, user.timezone), *choices]
-        self.fields["timezone"].choices = choices
+        self.fields["timezone"].choices = zone_choices_with(user.timezone)
         for kind, (label, help_text) in EMAIL_PREFERENCES.items():
             self.fields[kind].label = label
             self.fields[kind].help_text = help_text

@@ -1,10 +1,10 @@
 """Forms of the team and settings pages. Each clean_* turns input into the value stored."""
 
 import re
-import zoneinfo
 
 from django import forms
 
+from nexuscore.lib.forms import options_html, zone_choices_with
 from nexuscore.team.actions import INVITABLE_ROLES, invitation_state, open_invitations
 from tenants.forms import OrganisationDetailsForm
 from tenants.models import Membership, Tenant
@@ -103,10 +103,6 @@ class TransferOwnershipForm(forms.Form):
         )
 
 
-def timezone_choices():
-    return [(name, name.replace("_", " ")) for name in sorted(zoneinfo.available_timezones())]
-
-
 POSTAL_CODE = re.compile(r"^[0-9]{6}$")
 PHONE = re.compile(r"^\+?[0-9]{8,15}$")
 
@@ -147,7 +143,11 @@ class OrganisationSettingsForm(OrganisationDetailsForm):
 
     def __init__(self, *args, tenant: Tenant, **kwargs):
         super().__init__(*args, tenant=tenant, **kwargs)
-        self.fields["timezone"].choices = timezone_choices()
+        self.fields["timezone"].choices = zone_choices_with(tenant.timezone)
+
+    def timezone_options(self) -> str:
+        """The time-zone select's options, the chosen one marked (lib/forms.options_html)."""
+        return options_html(self.fields["timezone"].choices, str(self["timezone"].value() or ""))
 
     @staticmethod
     def initial_for(tenant: Tenant) -> dict:
