@@ -49,15 +49,16 @@ def _wait_for(port: int, timeout: float = 30) -> None:
 
 
 @contextmanager
-def serve_test_database(**extra_env):
-    """gunicorn on a free port using the test database; yields the port."""
+def serve_test_database(*options, **extra_env):
+    """gunicorn on a free port using the test database; yields the port. `options` are further
+    gunicorn arguments, given after ours (so "-w", "2" overrides the single worker)."""
     db = connection.settings_dict
     url = f"postgresql://{db['USER']}:{db['PASSWORD']}@/{db['NAME']}?host={db['HOST']}"
     port = _free_port()
     env = {**os.environ, "DATABASE_URL": url, "DJANGO_DEBUG": "0", **extra_env}
     gunicorn = Path(sys.executable).parent / "gunicorn"
     server = subprocess.Popen(
-        [str(gunicorn), "nexuscore.wsgi", "-w", "1", "-b", f"127.0.0.1:{port}"],
+        [str(gunicorn), "nexuscore.wsgi", "-w", "1", "-b", f"127.0.0.1:{port}", *options],
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
