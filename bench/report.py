@@ -5,8 +5,10 @@ import statistics
 import sys
 
 
-def metric(name, value, unit, *, at_most=None, at_least=None, **extra):
-    """Print one result. `at_most` or `at_least` states the goal; "met" says if it was reached."""
+def metric(name, value, unit, *, at_most=None, at_least=None, goal=None, **extra):
+    """Print one result. `at_most` or `at_least` states the goal; "met" says if it was reached.
+    `goal` words it when the bound comes from another line ("rps >= 0.5 x
+    signed_in_floor_rps"); `at_most` or `at_least` is then that bound worked out."""
     line = {"metric": name, "value": value, "unit": unit, "goal": None}
     if at_most is not None:
         line["goal"] = f"<= {at_most}"
@@ -14,6 +16,8 @@ def metric(name, value, unit, *, at_most=None, at_least=None, **extra):
     if at_least is not None:
         line["goal"] = f">= {at_least}"
         line["met"] = value is not None and value >= at_least
+    if goal is not None:
+        line["goal"] = goal
     print(json.dumps({**line, **extra}), flush=True)
 
 

@@ -272,10 +272,12 @@ def run_load(wrk: str | None, port: int, headers: dict[str, str], seconds: int, 
     return run_python_load(port, headers, seconds, path)
 
 
-def load(wrk: str | None, port: int, headers: dict[str, str], path: str = "/") -> Load:
-    """Warm up on `path` (the result is discarded), then measure."""
+def load(
+    wrk: str | None, port: int, headers: dict[str, str], path: str = "/", seconds: int = SECONDS
+) -> Load:
+    """Warm up on `path` (the result is discarded), then measure for `seconds`."""
     run_load(wrk, port, headers, WARM_UP_SECONDS, path)
-    return run_load(wrk, port, headers, SECONDS, path)
+    return run_load(wrk, port, headers, seconds, path)
 
 
 # --- The report -------------------------------------------------------------------------------
@@ -298,9 +300,10 @@ def measure_tenant_page(env: dict, wrk: str | None) -> Load:
         return load(wrk, port, headers)
 
 
-def report_load(prefix: str, result: Load, p95_goal=None) -> None:
+def report_load(prefix: str, result: Load, p95_goal=None, **rps_extra) -> None:
+    """The _rps, _p50_ms and _p95_ms lines; `rps_extra` goes on the first (a goal, say)."""
     common = {"load_generator": result.generator, "errors": result.errors}
-    metric(f"{prefix}_rps", round(result.rps, 1), "req/s", **common)
+    metric(f"{prefix}_rps", round(result.rps, 1), "req/s", **common, **rps_extra)
     metric(f"{prefix}_p50_ms", round(result.p50_ms, 1), "ms", **common)
     metric(f"{prefix}_p95_ms", round(result.p95_ms, 1), "ms", at_most=p95_goal, **common)
 

@@ -16,6 +16,7 @@ from django_tenants.utils import schema_context
 
 from nexuscore.accounts.models import User
 from nexuscore.leads.models import Lead
+from nexuscore.marketing.cache import forget_pages
 from tenants.middleware import forget_hosts
 from tenants.models import Tenant
 from tenants.schemas import fill_schema_pool
@@ -44,6 +45,7 @@ def _start_in_the_public_schema():
     connection.set_schema_to_public()
     forget_hosts()
     caches["local"].clear()  # the process's own cache outlives the rolled-back transaction too
+    forget_pages()  # and so do the marketing pages each process keeps
 
 
 @pytest.fixture(scope="session")

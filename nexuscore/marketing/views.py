@@ -3,15 +3,13 @@ plus robots.txt and the sitemap.
 
 Each page names its own <title> and meta description (`page_title`, `page_description`), which
 public/base.html also uses for the Open Graph tags. Pages that look the same to every visitor
-who is not signed in may be kept by any cache for five minutes (`cache_for_visitors`).
+who is not signed in may be kept by any cache for five minutes (`cache_for_visitors`), each web
+process's own included (nexuscore/marketing/cache.py).
 """
 
 import logging
-from functools import wraps
 
-from django.contrib.messages import get_messages
 from django.shortcuts import redirect, render
-from django.utils.cache import patch_cache_control, patch_vary_headers
 from django.views.decorators.cache import cache_control, never_cache
 from django.views.decorators.http import require_http_methods, require_safe
 from django.views.decorators.vary import vary_on_headers
@@ -19,6 +17,7 @@ from django.views.decorators.vary import vary_on_headers
 from nexuscore.billing.models import Plan
 from nexuscore.lib.htmx import render_page
 from nexuscore.lib.ratelimit import client_address
+from nexuscore.marketing.cache import cache_for_visitors
 from nexuscore.marketing.contact import (
     ENQUIRIES,
     already_received,
@@ -28,31 +27,6 @@ from nexuscore.marketing.contact import (
 from nexuscore.marketing.forms import ContactForm
 
 logger = logging.getLogger(__name__)
-
-VISITOR_CACHE_SECONDS = 300
-
-
-def cache_for_visitors(view):
-    """Let any cache keep the page for five minutes, unless it is personal.
-
-    A page is personal when someone is signed in (the header shows their menu) or when it
-    carries a one-off message (a toast): then only their browser may keep it, and must check
-    it again before reuse. `Vary: Cookie` keeps signed-in and anonymous copies apart.
-    """
-
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        # Counted before the page renders them (which uses them up), without marking them read.
-        has_messages = len(get_messages(request)) > 0
-        response = view(request, *args, **kwargs)
-        if request.user.is_authenticated or has_messages:
-            patch_cache_control(response, private=True, no_cache=True)
-        else:
-            patch_cache_control(response, public=True, max_age=VISITOR_CACHE_SECONDS)
-        patch_vary_headers(response, ["Cookie"])
-        return response
-
-    return wrapper
 
 
 @require_safe
