@@ -94,17 +94,11 @@ def seed() -> None:
 def add_invoice(tenant) -> None:
     """A tax invoice for the invoice page, unless acme has one already (bench/pdf.py adds one
     in a whole `make bench`)."""
+    from bench.pdf import finalised_invoice
     from nexuscore.billing.models import Invoice
 
-    if Invoice.objects.for_tenant(tenant).exists():
-        return
-    invoice = Invoice.objects.create(
-        tenant=tenant,
-        subtotal_cents=14900,
-        line_items=[{"description": "NexusCore Growth, monthly", "amount_cents": 14900}],
-    )
-    invoice.refresh_from_db()
-    invoice.finalise()
+    if not Invoice.objects.for_tenant(tenant).exists():
+        finalised_invoice(tenant)
 
 
 def time_import() -> None:
