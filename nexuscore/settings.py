@@ -13,6 +13,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
+from pythonjsonlogger.core import RESERVED_ATTRS as RESERVED_LOG_RECORD_ATTRS
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(os.environ.get("NEXUSCORE_DATA_DIR", BASE_DIR / ".data"))
@@ -110,6 +111,12 @@ AUTH_USER_MODEL = "accounts.User"
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # The request id (X-Request-ID) and one log line per request (nexuscore/lib/logs.py); after
+    # WhiteNoise so static files are not logged.
+    "nexuscore.lib.logs.RequestLogMiddleware",
+    # Counts requests by view name, their latency and queries (nexuscore/lib/metrics.py); after
+    # WhiteNoise so static files are not requests.
+    "nexuscore.lib.metrics.RequestMetricsMiddleware",
     "nexuscore.marketing.cache.VisitorPagesMiddleware",
     "tenants.middleware.TenantMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -288,6 +295,13 @@ Q_CLUSTER = {
 WORKER_HEARTBEAT_MAX_AGE_SECONDS = 150
 
 # ---------------------------------------------------------------------------------------------
+# Metrics: Prometheus text at /metrics on the public host, for a request with this bearer token
+# or from one of these addresses or networks (nexuscore/lib/metrics.py); neither set: refused.
+# PROMETHEUS_MULTIPROC_DIR (read by prometheus-client itself) adds up gunicorn's workers.
+METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
+METRICS_ALLOWED_IPS = env_list("METRICS_ALLOWED_IPS")
+
+# ---------------------------------------------------------------------------------------------
 # Internationalisation: Singapore English, times stored in UTC and shown in Asia/Singapore.
 LANGUAGE_CODE = "en-sg"
 TIME_ZONE = "Asia/Singapore"
@@ -311,6 +325,28 @@ STORAGES = {
         else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
 }
+# With a bucket named, stored files go to it, under each organisation's schema
+# (nexuscore/lib/storage.py). Objects are private: no ACL is sent unless AWS_DEFAULT_ACL says so
+# (buckets made since 2023 refuse every ACL but bucket-owner-full-control), and they are reached
+# only through URLs signed for minutes. Credentials: AWS_ACCESS_KEY_ID and
+# AWS_SECRET_ACCESS_KEY, or the machine's role, as boto3 finds them.
+AWS_STORAGE_BUCKET_NAME = os.environ.get("AWS_STORAGE_BUCKET_NAME", "")
+if AWS_STORAGE_BUCKET_NAME:
+    STORAGES["default"] = {
+        "BACKEND": "nexuscore.lib.storage.OrganisationS3Storage",
+        "OPTIONS": {
+            "bucket_name": AWS_STORAGE_BUCKET_NAME,
+            "region_name": os.environ.get("AWS_S3_REGION_NAME", "ap-southeast-1"),
+            "endpoint_url": os.environ.get("AWS_S3_ENDPOINT_URL") or None,
+            "location": os.environ.get("AWS_LOCATION", ""),
+            "default_acl": os.environ.get("AWS_DEFAULT_ACL") or None,
+            "querystring_auth": True,
+            "querystring_expire": 300,  # as nexuscore.lib.storage.SIGNED_URL_SECONDS
+            "signature_version": "s3v4",
+            "file_overwrite": False,  # a taken name gets a suffix, as on the local disk
+            "max_memory_size": 8 * 1024 * 1024,  # a larger file read back spills to a temp file
+        },
+    }
 WHITENOISE_USE_FINDERS = not PRODUCTION
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = "tailwind"
@@ -352,16 +388,52 @@ if PRODUCTION:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     CSRF_TRUSTED_ORIGINS += [f"https://{BASE_DOMAIN}", f"https://*.{BASE_DOMAIN}"]
-    SECURE_REDIRECT_EXEMPT = [r"^health/$"]
+    SECURE_REDIRECT_EXEMPT = [r"^health/(web/)?$"]
 
+# Logs: one JSON object per line on stdout in production (LOG_FORMAT=json elsewhere), readable
+# lines on stderr in development. Every line names its request id, organisation and user, and in
+# a task its name and attempt (nexuscore/lib/logs.py); each request adds one line of its own.
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "json" if PRODUCTION else "text")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"context": {"()": "nexuscore.lib.logs.LogContextFilter"}},
+    "formatters": {
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(context)s] %(message)s"},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(levelname)s %(name)s %(message)s",
+            "rename_fields": {"levelname": "level", "name": "logger"},
+            "timestamp": "time",
+            # Django's request objects (django.request, django.server) would print the query
+            # string, which may carry an email address; `context` is the text format's.
+            "reserved_attrs": [*RESERVED_LOG_RECORD_ATTRS, "request", "server_time", "context"],
+        },
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["context"],
+            "stream": "ext://sys.stdout" if LOG_FORMAT == "json" else "ext://sys.stderr",
+        }
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}, "pgserver": {"level": "WARNING"}},
 }
+
+# Errors: reported to Sentry only when SENTRY_DSN is set, without personal data
+# (nexuscore/lib/errors.py). SENTRY_RELEASE defaults to the platform's commit variable.
+SENTRY_DSN = os.environ.get("SENTRY_DSN", "")
+if SENTRY_DSN:
+    from nexuscore.lib.errors import start_error_reporting  # sentry-sdk only when it is on
+
+    start_error_reporting(
+        SENTRY_DSN,
+        environment=os.environ.get("SENTRY_ENVIRONMENT", ENVIRONMENT),
+        release=os.environ.get("SENTRY_RELEASE") or os.environ.get("SOURCE_VERSION", ""),
+        traces_sample_rate=float(os.environ.get("SENTRY_TRACES_SAMPLE_RATE", "0")),
+    )
 
 # Stripe: with no keys set, billing pages say billing is not configured and the webhook refuses
 # everything.

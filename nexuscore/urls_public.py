@@ -5,7 +5,8 @@ from django.urls import include, path
 
 from nexuscore.accounts import views as accounts_views
 from nexuscore.billing.webhooks import stripe_webhook
-from nexuscore.health.views import health
+from nexuscore.health.views import health, web_health
+from nexuscore.operations.views import metrics
 
 urlpatterns = [
     path("", include("nexuscore.marketing.urls")),
@@ -26,6 +27,10 @@ urlpatterns = [
     path("accounts/", include("nexuscore.accounts.urls")),
     path("accounts/", include("allauth.urls")),
     path("webhooks/stripe/", stripe_webhook, name="stripe_webhook"),
+    # The operations page sits inside the staff admin, behind its guard (operations/urls.py).
+    path("admin/operations/", include("nexuscore.operations.urls")),
     path("admin/", admin.site.urls),
     path("health/", health, name="health"),
+    path("health/web/", web_health, name="web_health"),
+    path("metrics", metrics, name="metrics"),
 ]

@@ -5,7 +5,7 @@ from django.urls import include, path
 from nexuscore.accounts import views as accounts_views
 from nexuscore.audit import views as audit_views
 from nexuscore.dashboard import views as dashboard_views
-from nexuscore.health.views import health
+from nexuscore.health.views import health, web_health
 
 urlpatterns = [
     path("", dashboard_views.dashboard, name="dashboard"),
@@ -21,6 +21,7 @@ urlpatterns = [
     path("accounts/", include("nexuscore.accounts.urls")),
     path("accounts/", include("allauth.urls")),
     path("health/", health, name="health"),
+    path("health/web/", web_health, name="web_health"),
 ]
 
 handler404 = "nexuscore.views.page_not_found"

@@ -6,6 +6,8 @@ the connection in that schema and the organisation's time zone active, as a requ
 has (tenants.middleware), so dates in emails and reports agree with its pages. Arguments must be
 primitives (ids, strings), and the function must be safe to run twice (delivery is at least
 once). `for_each_organisation(func)` is the daily job's loop over every active organisation.
+Each task enqueued here carries the id of the request that enqueued it into its log lines
+(nexuscore.lib.logs.stamp_task, connected in tenants/apps.py).
 """
 
 import logging

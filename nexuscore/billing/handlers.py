@@ -36,6 +36,7 @@ from nexuscore.audit.models import record_event
 from nexuscore.billing import dunning, stripe_api
 from nexuscore.billing.models import Invoice, Plan, Subscription, tax_treatment
 from nexuscore.billing.pdf import open_invoice_pdf, store_invoice_pdf
+from nexuscore.lib.logs import work_for
 from nexuscore.mail.outbox import queue_email
 from tenants.models import Tenant
 
@@ -93,6 +94,12 @@ def _names(tenants) -> list[str]:
     return sorted(tenant.schema_name for tenant in tenants)
 
 
+def _working_for(tenant: Tenant) -> Tenant:
+    """The event's organisation, named from here on in the task's log lines and error reports."""
+    work_for(tenant.schema_name)
+    return tenant
+
+
 def _tenant_for(*, metadatas=(), subscription_id="", customer_id="", filed_under=None) -> Tenant:
     """The organisation a Stripe object belongs to: the one we recorded its subscription or
     customer for (or `filed_under`, where we filed the object itself before).
@@ -124,7 +131,7 @@ def _tenant_for(*, metadatas=(), subscription_id="", customer_id="", filed_under
             **details,
         )
     if recorded:
-        return recorded.pop()
+        return _working_for(recorded.pop())
     if len(named) > 1:
         raise OrganisationMismatch(
             f"the metadata names {' and '.join(details['named'])}", **details
@@ -142,7 +149,7 @@ def _tenant_for(*, metadatas=(), subscription_id="", customer_id="", filed_under
                 f"{', '.join(sorted(customers))}, not {customer_id!r}",
                 **details,
             )
-        return tenant
+        return _working_for(tenant)
     raise NotYetKnown(
         f"no organisation for subscription {subscription_id!r} / customer {customer_id!r} yet"
     )

@@ -59,11 +59,18 @@ def render_invoice_pdf(invoice) -> bytes:
     return output.dest.getvalue()
 
 
+def pdf_schema(invoice) -> str:
+    """The schema whose storage prefix holds the invoice's PDF (the storage picks the prefix by
+    the active schema): the organisation's own. PDFs stored before they moved there are named
+    `invoices/<tenant id>/...` and stay under the public schema's prefix."""
+    if invoice.pdf.name.startswith(f"invoices/{invoice.tenant_id}/"):
+        return "public"
+    return invoice.tenant.schema_name
+
+
 def open_invoice_pdf(invoice):
-    """The stored PDF, opened for reading. PDFs are stored in the public schema's media folder
-    (the storage picks the folder by the active schema), so they are opened from there whatever
-    host asks."""
-    with schema_context("public"):
+    """The stored PDF, opened for reading, whatever host or task asks."""
+    with schema_context(pdf_schema(invoice)):
         return invoice.pdf.open("rb")
 
 
@@ -75,6 +82,7 @@ def store_invoice_pdf(invoice) -> None:
         invoice = type(invoice).objects.select_for_update().get(pk=invoice.pk)
         if invoice.pdf:
             return
-        name = f"{invoice.tenant_id}/{invoice.number}.pdf"
-        invoice.pdf.save(name, ContentFile(render_invoice_pdf(invoice)), save=False)
+        content = ContentFile(render_invoice_pdf(invoice))
+        with schema_context(invoice.tenant.schema_name):
+            invoice.pdf.save(f"{invoice.number}.pdf", content, save=False)
         invoice.save(update_fields=["pdf", "updated_at"])

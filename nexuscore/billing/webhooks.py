@@ -34,7 +34,8 @@ from django_tenants.utils import get_public_schema_name
 from nexuscore.audit.models import record_event
 from nexuscore.billing.handlers import HANDLERS, OrganisationMismatch
 from nexuscore.billing.models import WebhookEvent
-from nexuscore.health.alerts import tell_staff
+from nexuscore.health.alerts import tell_staff_once_an_hour
+from nexuscore.lib.errors import report_error
 from nexuscore.lib.tasks import survives_reconnect
 
 log = logging.getLogger(__name__)
@@ -141,6 +142,7 @@ def process_webhook_event(webhook_id: str) -> str:
                 _refuse(webhook, error)
             except Exception as error:  # any failure is recorded and retried, never lost
                 log.warning("webhook %s failed: %r", webhook.event_id, error)
+                report_error(error, stripe_event=webhook.event_id, event_type=webhook.event_type)
                 _schedule_retry(webhook, error, now)
             else:
                 webhook.status, webhook.processed_at, webhook.error = (
@@ -174,7 +176,9 @@ def _refuse(webhook, error: OrganisationMismatch) -> None:
 
 def tell_staff_event_failed(webhook_id: str) -> int:
     """Task: email every active staff member about an event that failed for good, with a link
-    to it in the staff admin. Nothing if it was replayed successfully in the meantime."""
+    to it in the staff admin. Nothing if it was replayed successfully in the meantime, or if
+    staff were emailed about another failed event in the last hour (the operations page and
+    the admin's "Failed" filter list them all)."""
     webhook = WebhookEvent.objects.filter(pk=webhook_id).first()
     if webhook is None or webhook.status != WebhookEvent.Status.FAILED:
         return 0
@@ -184,7 +188,8 @@ def tell_staff_event_failed(webhook_id: str) -> int:
         urlconf=settings.PUBLIC_SCHEMA_URLCONF,
     )
     context = {"webhook": webhook, "admin_url": f"{settings.SITE_URL}{path}"}
-    return tell_staff(
+    return tell_staff_once_an_hour(
+        "stripe-event-failed",
         f"Stripe event {webhook.event_id} ({webhook.event_type}) failed for good",
         render_to_string("emails/staff_webhook_failed.txt", context),
     )

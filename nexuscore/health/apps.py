@@ -8,7 +8,14 @@ class HealthConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
+        # django-q2's signals module loads its models, so it is imported once apps are ready.
+        from django_q.signals import post_execute
+
+        from nexuscore.lib.metrics import count_task
+
         post_migrate.connect(_sync_schedules, sender=self)
+        # Task runs and failures for /metrics, counted in the cluster's monitor process.
+        post_execute.connect(count_task, dispatch_uid="nexuscore.lib.metrics.count_task")
 
 
 def _sync_schedules(sender, **kwargs):

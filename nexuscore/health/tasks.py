@@ -1,10 +1,14 @@
 """Tasks of the health app, run by the django-q2 worker."""
 
-from nexuscore.health.alerts import report_worker_back
+from nexuscore.health.alerts import report_empty_schema_pool, report_worker_back
 from nexuscore.health.models import Heartbeat
 from nexuscore.lib.schedules import Recurring
+from tenants.models import PooledSchema
 
-SCHEDULES = [Recurring("worker heartbeat", "nexuscore.health.tasks.worker_heartbeat", minutes=1)]
+SCHEDULES = [
+    Recurring("worker heartbeat", "nexuscore.health.tasks.worker_heartbeat", minutes=1),
+    Recurring("alerts: empty schema pool", "nexuscore.health.tasks.check_schema_pool", minutes=5),
+]
 
 
 def worker_heartbeat():
@@ -13,3 +17,8 @@ def worker_heartbeat():
     reported_at = Heartbeat.beat("worker")
     if reported_at is not None:
         report_worker_back("worker", reported_at)
+
+
+def check_schema_pool() -> int:
+    """Tell staff (at most once an hour) when no pooled schema is waiting for a sign-up."""
+    return report_empty_schema_pool(PooledSchema.objects.count())

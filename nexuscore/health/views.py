@@ -1,5 +1,9 @@
 """GET /health/: database, migrations and worker heartbeat, as JSON; 200 when all are fine.
-A stopped worker is reported to staff from here (nexuscore/health/alerts.py)."""
+A stopped worker is reported to staff from here (nexuscore/health/alerts.py).
+
+GET /health/web/: whether this web machine can serve (its database connection and the schema's
+migrations), for a load balancer: a stopped worker elsewhere must not take web machines out of
+rotation."""
 
 from django.db import DatabaseError, connection
 from django.db.migrations.executor import MigrationExecutor
@@ -40,11 +44,24 @@ def _worker():
     return {"ok": not late, "last_beat": heartbeat.beat_at.isoformat()}
 
 
+WEB_CHECKS = (("database", _database), ("migrations", _migrations))
+
+
 @require_GET
 @never_cache
 def health(request):
+    return _answer((*WEB_CHECKS, ("worker", _worker)))
+
+
+@require_GET
+@never_cache
+def web_health(request):
+    return _answer(WEB_CHECKS)
+
+
+def _answer(named_checks) -> JsonResponse:
     checks = {}
-    for name, check in (("database", _database), ("migrations", _migrations), ("worker", _worker)):
+    for name, check in named_checks:
         try:
             checks[name] = check()
         except DatabaseError as error:

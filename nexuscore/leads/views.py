@@ -15,7 +15,7 @@ from django.core.paginator import Paginator
 from django.db import connection
 from django.db.models import DateTimeField, ExpressionWrapper, F, Value
 from django.db.models.functions import Concat
-from django.http import FileResponse, Http404, StreamingHttpResponse
+from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -41,6 +41,7 @@ from nexuscore.leads.forms import (
 from nexuscore.leads.models import CaptureForm, Lead, LeadImport
 from nexuscore.lib import csv as safe_csv
 from nexuscore.lib.htmx import is_partial, render_page
+from nexuscore.lib.storage import file_response
 from nexuscore.quotas.models import QuotaExceeded
 from tenants.decorators import require_permission
 from tenants.hosts import tenant_url
@@ -665,15 +666,12 @@ def import_progress(request, pk):
 @require_GET
 @require_permission("leads.import")
 def import_report(request, pk):
-    """The rejected rows and why, as CSV: served here (with the permission check), never from
-    a public media URL."""
+    """The rejected rows and why, as CSV: streamed here (with the permission check), never from
+    a public media URL. Reports are small, so even from a bucket no signed URL is handed out."""
     lead_import = _get_import_for_admin(request, pk)
     if not lead_import.report:
         raise Http404("This import rejected no rows.")
     name = lead_import.original_name.rsplit(".", 1)[0]
-    return FileResponse(
-        lead_import.report.open("rb"),
-        as_attachment=True,
-        filename=f"{name}-rejected-rows.csv",
-        content_type="text/csv",
+    return file_response(
+        lead_import.report, filename=f"{name}-rejected-rows.csv", content_type="text/csv"
     )

@@ -16,6 +16,8 @@ import psycopg
 from django.db import DatabaseError, connection
 from django.db.transaction import TransactionManagementError
 
+from nexuscore.lib.logs import set_attempt
+
 log = logging.getLogger(__name__)
 
 # Seconds to wait before each new attempt: about half a minute in all, well inside the
@@ -48,7 +50,8 @@ def survives_reconnect(func):
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
-        for delay in (*RECONNECT_DELAYS, None):
+        for attempt, delay in enumerate((*RECONNECT_DELAYS, None), start=1):
+            set_attempt(attempt)  # in the task's log lines and error reports
             try:
                 return func(*args, **kwargs)
             except Exception as error:
